@@ -1,0 +1,1 @@
+"""Policy engines: take documents, return raw results; never decide pass/fail."""

@@ -1,0 +1,116 @@
+"""The `Document`: one parsed YAML/JSON object with its file, lines and origin.
+
+Every engine reads documents and every finding points back into one, so the
+line map lives here: `line_map` maps a JSON path (a tuple of keys and list
+indices) to the 1-based line where that key or item starts in `path`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+JsonPath = tuple[str | int, ...]
+
+_SEGMENT = re.compile(r"""\[(\d+)\]|\[["']([^"']*)["']\]|\.?([^.\[\]]+)""")
+
+
+def format_json_path(path: Iterable[str | int]) -> str:
+    """`("spec", "containers", 0, "image")` -> `spec.containers[0].image`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f'["{part}"]'
+    return out
+
+
+def parse_json_path(text: str | Iterable[str | int]) -> JsonPath:
+    """Inverse of `format_json_path`; lists and tuples pass through.
+
+    Accepts `a.b[0].c`, `a.b.0.c`, `/a/b/0/c` (JSON pointer) and
+    `a["x.y"]`, so policies may name a field whichever way is natural.
+    Purely numeric segments become list indices.
+    """
+    if not isinstance(text, str):
+        return tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in text)
+    if text.startswith("/"):
+        raw = [p.replace("~1", "/").replace("~0", "~") for p in text.split("/")[1:]]
+        return tuple(int(p) if p.isdigit() else p for p in raw)
+    parts: list[str | int] = []
+    for index, quoted, bare in _SEGMENT.findall(text.strip()):
+        if index:
+            parts.append(int(index))
+        elif quoted:
+            parts.append(quoted)
+        elif bare:
+            parts.append(int(bare) if bare.isdigit() else bare)
+    return tuple(parts)
+
+
+@dataclass
+class Document:
+    """One YAML/JSON document and where it came from.
+
+    `path` is the file a person should open to fix the finding: the manifest
+    itself, or for rendered Helm output the chart template named by
+    `# Source:`. `rendered_from` names the chart or overlay directory when the
+    document was rendered, and `scope` the environment it was rendered for.
+    """
+
+    obj: Any
+    path: str
+    start_line: int = 1
+    end_line: int = 1
+    index: int = 0  # position of the document within its file or render
+    line_map: dict[JsonPath, int] = field(default_factory=dict)
+    origin: str = "manifest"  # manifest | helm | kustomize | json
+    rendered_from: str | None = None
+    scope: str | None = None
+
+    @property
+    def kind(self) -> str | None:
+        return self.obj.get("kind") if isinstance(self.obj, dict) else None
+
+    @property
+    def api_version(self) -> str | None:
+        return self.obj.get("apiVersion") if isinstance(self.obj, dict) else None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.obj.get("metadata") if isinstance(self.obj, dict) else None
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str | None:
+        name = self.metadata.get("name")
+        return str(name) if name is not None else None
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return str(ns) if ns is not None else None
+
+    @property
+    def is_resource(self) -> bool:
+        """True for a Kubernetes-shaped object (has apiVersion and kind)."""
+        return isinstance(self.obj, dict) and bool(self.kind) and bool(self.api_version)
+
+    def line_for(self, json_path: Iterable[str | int] | str | None) -> int:
+        """Line of the deepest existing prefix of `json_path`, else the doc start.
+
+        A policy that names a field which is absent (say a missing
+        `securityContext`) still gets the closest enclosing line.
+        """
+        if json_path is None:
+            return self.start_line
+        parts = parse_json_path(json_path)
+        for end in range(len(parts), 0, -1):
+            line = self.line_map.get(parts[:end])
+            if line is not None:
+                return line
+        return self.start_line
