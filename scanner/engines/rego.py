@@ -1,0 +1,343 @@
+"""Rego policies evaluated in process with regorus, conftest-style.
+
+A `RegoPolicySet` is compiled once per run: every policy file is parsed into
+one regorus engine and a generated collector package gathers the `deny`,
+`violation` and `warn` sets of every selected package in a single query, so a
+document costs one evaluation however many packages there are. Packages that
+set `input_mode := "repo"` are evaluated once over all documents (per scope),
+for cross-resource rules. Any regorus exception becomes an ERROR result: an
+engine failure is never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from scanner.engines.base import Level, RawResult
+from scanner.engines.rego_errors import parse_regorus_error
+from scanner.errors import PolicyError
+from scanner.inputs.document import Document
+
+ENGINE = "rego"
+RESULT_RULES = ("deny", "violation", "warn")
+COLLECTOR_PACKAGE = "cdgate_internal.collect"
+DEFAULT_NAMESPACES = ("main", "cdgate")
+BUNDLED_REGO_DIR = Path(__file__).resolve().parent.parent.parent / "policies" / "rego"
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+_RULE_HEAD = re.compile(r"^(deny|violation|warn)\b(?=\s*(?:contains|if|\[|:=|=|\{|$))", re.MULTILINE)
+_INPUT_MODE = re.compile(r"^input_mode\s*:?=\s*\"repo\"", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class RegoPackage:
+    """One selected policy package and the result rules it defines."""
+
+    name: str
+    path: str  # file that declares it (first one, for messages)
+    rules: tuple[str, ...]
+    repo_mode: bool = False
+
+
+@dataclass
+class RegoSources:
+    """Policy texts and merged data documents, found under the given paths."""
+
+    policies: dict[str, str] = field(default_factory=dict)  # display path -> text
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Maps merge recursively; anything else in `override` replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def collect_sources(
+    paths: Iterable[str | Path],
+    data_paths: Iterable[str | Path] = (),
+    *,
+    include_tests: bool = False,
+    root: Path | None = None,
+) -> RegoSources:
+    """Read `.rego` files (tests excluded unless asked) and JSON/YAML data files.
+
+    Data files inside policy folders and the explicit `data_paths` are merged
+    into one `data` document, later files overriding earlier ones.
+    """
+    import yaml
+
+    sources = RegoSources()
+    data_files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise PolicyError("policy path does not exist", path=str(path), hint="check rego.policies in gate.yaml")
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.suffix == ".rego":
+                if file.name.endswith("_test.rego") and not include_tests:
+                    continue
+                sources.policies[_display(file, root)] = _read_text(file)
+            elif file.suffix in DATA_SUFFIXES and path.is_dir():
+                data_files.append(file)
+    for raw in data_paths:
+        data_files.append(Path(raw))
+    for file in data_files:
+        text = _read_text(file)
+        try:
+            loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else getattr(exc, "lineno", None)
+            raise PolicyError(f"data file is not valid: {exc}", path=str(file), line=line) from None
+        if loaded is None:
+            continue
+        if not isinstance(loaded, dict):
+            raise PolicyError("a data file must hold a mapping at the top", path=str(file), line=1)
+        sources.data = deep_merge(sources.data, loaded)
+    return sources
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 (byte {exc.start})", path=str(path)) from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", path=str(path)) from None
+
+
+def new_engine(policies: dict[str, str], data: dict[str, Any]):
+    """A regorus engine holding `policies` and `data`; syntax errors -> PolicyError."""
+    import regorus
+
+    engine = regorus.Engine()
+    for path, text in policies.items():
+        if any(len(line) > 1024 for line in text.splitlines()):
+            engine.set_policy_length_config({"max_col": 1 << 16})  # pragma: no cover - rare
+        try:
+            engine.add_policy(path, text)
+        except Exception as exc:  # regorus raises RuntimeError
+            report = parse_regorus_error(exc)
+            raise PolicyError(
+                f"Rego does not compile: {report.message}",
+                path=report.path or path,
+                line=report.line,
+                column=report.column,
+                hint="fix the policy; cdgate will not evaluate a partial policy set",
+            ) from None
+    if data:
+        engine.add_data(data)
+    return engine
+
+
+def _namespace_selected(package: str, namespaces: Sequence[str]) -> bool:
+    return any(package == ns or package.startswith(ns + ".") for ns in namespaces)
+
+
+def _find_packages(policies: dict[str, str], namespaces: Sequence[str]) -> list[RegoPackage]:
+    by_name: dict[str, tuple[str, set[str], bool]] = {}
+    for path, text in policies.items():
+        match = _PACKAGE.search(text)
+        if not match or not _namespace_selected(match.group(1), namespaces):
+            continue
+        name = match.group(1)
+        first_path, rules, repo_mode = by_name.get(name, (path, set(), False))
+        rules |= set(_RULE_HEAD.findall(text))
+        by_name[name] = (first_path, rules, repo_mode or bool(_INPUT_MODE.search(text)))
+    return [
+        RegoPackage(name, path, tuple(r for r in RESULT_RULES if r in rules), repo_mode)
+        for name, (path, rules, repo_mode) in sorted(by_name.items())
+        if rules
+    ]
+
+
+def _collector_source(packages: Sequence[RegoPackage]) -> str:
+    """Generated Rego that gathers every package's result sets in one value."""
+    lines = [f"package {COLLECTOR_PACKAGE}", "import rego.v1", ""]
+    entries = []
+    for i, pkg in enumerate(packages):
+        fields = ", ".join(f'"{rule}": [x | some x in data.{pkg.name}.{rule}]' for rule in pkg.rules)
+        lines.append(f"p{i} := {{{fields}}}")
+        entries.append(f'"{pkg.name}": p{i}')
+    lines.append(f"results := {{{', '.join(entries)}}}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class RegoPolicySet:
+    """Compiled policies, ready to evaluate many documents."""
+
+    engine: Any
+    document_packages: list[RegoPackage]
+    repo_packages: list[RegoPackage]
+    base_data: dict[str, Any]
+    environment: str | None = None
+
+    @classmethod
+    def compile(
+        cls,
+        paths: Sequence[str | Path],
+        *,
+        data_paths: Sequence[str | Path] = (),
+        namespaces: Sequence[str] = DEFAULT_NAMESPACES,
+        params: dict[str, Any] | None = None,
+        environment: str | None = None,
+        root: Path | None = None,
+    ) -> RegoPolicySet:
+        sources = collect_sources(paths, data_paths, root=root)
+        data = sources.data
+        if params:
+            data = deep_merge(data, {"cdgate_params": params})
+        packages = _find_packages(sources.policies, namespaces)
+        doc_pkgs = [p for p in packages if not p.repo_mode]
+        repo_pkgs = [p for p in packages if p.repo_mode]
+        policies = dict(sources.policies)
+        policies["<cdgate collector: documents>"] = _collector_source(doc_pkgs)
+        repo_collector = _collector_source(repo_pkgs).replace(
+            f"package {COLLECTOR_PACKAGE}", f"package {COLLECTOR_PACKAGE}_repo"
+        )
+        policies["<cdgate collector: repo>"] = repo_collector
+        engine = new_engine(policies, data)
+        return cls(engine, doc_pkgs, repo_pkgs, data, environment)
+
+    @property
+    def packages(self) -> list[RegoPackage]:
+        return self.document_packages + self.repo_packages
+
+    # -- evaluation -------------------------------------------------------
+
+    def evaluate(self, documents: Sequence[Document]) -> list[RawResult]:
+        """Evaluate every resource document; results in document order."""
+        resources = [d for d in documents if d.is_resource]
+        by_scope: dict[str | None, list[Document]] = defaultdict(list)
+        for doc in resources:
+            by_scope[doc.scope].append(doc)
+        results: list[RawResult] = []
+        for scope, docs in by_scope.items():
+            self._set_context(scope)
+            if self.document_packages:
+                for doc in docs:
+                    results.extend(self._evaluate_document(doc))
+            if self.repo_packages:
+                results.extend(self._evaluate_repo(docs))
+        return results
+
+    def _set_context(self, scope: str | None) -> None:
+        environment = self.environment or scope
+        self.engine.clear_data()
+        self.engine.add_data(deep_merge(self.base_data, {"cdgate_context": {"environment": environment}}))
+
+    def _evaluate_document(self, doc: Document) -> list[RawResult]:
+        try:
+            self.engine.set_input_json(json.dumps(doc.obj, default=str))
+            value = json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.results"))
+        except Exception:  # one package failed: find which, keep the others
+            return self._evaluate_packages_one_by_one(doc)
+        return self._to_results(value, self.document_packages, lambda _item: doc)
+
+    def _evaluate_packages_one_by_one(self, doc: Document) -> list[RawResult]:
+        results: list[RawResult] = []
+        for i, pkg in enumerate(self.document_packages):
+            try:
+                value = json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.p{i}"))
+            except Exception as exc:
+                results.append(self._error(pkg, exc, doc))
+                continue
+            results.extend(self._to_results({pkg.name: value}, [pkg], lambda _item: doc))
+        return results
+
+    def _evaluate_repo(self, docs: Sequence[Document]) -> list[RawResult]:
+        payload = {
+            "documents": [
+                {"index": i, "path": d.path, "contents": d.obj} for i, d in enumerate(docs)
+            ]
+        }
+
+        def locate(item: Any) -> Document | None:
+            index = item.get("document") if isinstance(item, dict) else None
+            if isinstance(index, int) and 0 <= index < len(docs):
+                return docs[index]
+            return None
+
+        self.engine.set_input_json(json.dumps(payload, default=str))
+        results: list[RawResult] = []
+        for i, pkg in enumerate(self.repo_packages):
+            try:
+                value = json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}_repo.p{i}"))
+            except Exception as exc:
+                results.append(self._error(pkg, exc, None))
+                continue
+            results.extend(self._to_results({pkg.name: value}, [pkg], locate))
+        return results
+
+    def _to_results(self, value: Any, packages: Sequence[RegoPackage], locate) -> list[RawResult]:
+        results: list[RawResult] = []
+        if not isinstance(value, dict):
+            return results
+        for pkg in packages:
+            sets = value.get(pkg.name) or {}
+            for rule in pkg.rules:
+                for item in sets.get(rule) or []:
+                    results.append(self._result(pkg, rule, item, locate(item)))
+        return results
+
+    def _result(self, pkg: RegoPackage, rule: str, item: Any, doc: Document | None) -> RawResult:
+        level = Level.WARN if rule == "warn" else Level.DENY
+        if not isinstance(item, dict):
+            return RawResult(ENGINE, pkg.name, str(item), level, document=doc, policy_path=pkg.path)
+        message = item.get("msg") or item.get("message") or json.dumps(item, sort_keys=True)
+        path = item.get("path")
+        json_path = None
+        if isinstance(path, (list, str)) and path:
+            from scanner.inputs.document import format_json_path, parse_json_path
+
+            json_path = format_json_path(parse_json_path(path))
+        rule_id = item.get("rule_id") or item.get("id")
+        return RawResult(
+            ENGINE,
+            pkg.name,
+            str(message),
+            level,
+            rule_id=str(rule_id) if rule_id else None,
+            document=doc,
+            json_path=json_path,
+            severity=item.get("severity"),
+            title=item.get("title"),
+            policy_path=pkg.path,
+        )
+
+    def _error(self, pkg: RegoPackage, exc: BaseException, doc: Document | None) -> RawResult:
+        report = parse_regorus_error(exc)
+        where = f"{report.path}:{report.line}" if report.path and report.line else pkg.path
+        target = f" on {doc.path}:{doc.start_line}" if doc else ""
+        return RawResult(
+            ENGINE,
+            pkg.name,
+            f"Rego evaluation failed in {pkg.name} ({where}){target}: {report.message}",
+            Level.ERROR,
+            document=doc,
+            policy_path=report.path or pkg.path,
+            policy_line=report.line,
+        )

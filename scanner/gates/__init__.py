@@ -1,0 +1,1 @@
+"""Gates turn engine results into findings; the pipeline folds them into a verdict."""

@@ -1,0 +1,451 @@
+"""`gate.yaml`: the one profile that decides what "passes" means.
+
+The same file is read in CI and by the admission webhook. It is validated
+against `PROFILE_SCHEMA`; an error names the file and the line of the
+offending key. `Profile.for_environment` applies the per-environment
+overrides (prod is usually stricter), so the rest of cdgate sees one flat
+profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from scanner.errors import ConfigError
+from scanner.findings import Finding, Severity
+
+PROFILE_FILENAMES = ("gate.yaml", "gate.yml", ".cdgate.yaml")
+WAIVER_WARNING_DAYS = 14
+GATE_NAMES = ("manifest", "signature")
+
+_SEVERITY = {"enum": [s.value for s in Severity]}
+_GLOB = {"type": "string", "minLength": 1}
+_RULE_OVERRIDES = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"severity": _SEVERITY, "disabled": {"type": "boolean"}},
+    },
+}
+_WAIVER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rule", "reason", "owner", "expires"],
+    "properties": {
+        "rule": _GLOB,
+        "resource": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"kind": _GLOB, "namespace": _GLOB, "name": _GLOB},
+        },
+        "environments": {"type": "array", "items": {"type": "string"}},
+        "reason": {"type": "string", "minLength": 3},
+        "owner": {"type": "string", "minLength": 1},
+        "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    },
+}
+_ENGINE_PATHS = {"type": "array", "items": {"type": "string"}}
+
+PROFILE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "cdgate profile (gate.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        "name": {"type": "string"},
+        "fail_on": _SEVERITY,
+        "gates": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "manifest": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"enabled": {"type": "boolean"}},
+                },
+                "signature": {"type": "object"},  # detailed schema lives with the gate
+            },
+        },
+        "rego": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "bundled": {"type": "boolean"},
+                "policies": _ENGINE_PATHS,
+                "data": _ENGINE_PATHS,
+                "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "params": {"type": "object"},
+            },
+        },
+        "kyverno": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "bundled": {"type": "boolean"},
+                "policies": _ENGINE_PATHS,
+                "audit_fails": {"type": "boolean"},
+            },
+        },
+        "inputs": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "max_file_bytes": {"type": "integer", "minimum": 1},
+                "values": _ENGINE_PATHS,
+                "set": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "rules": _RULE_OVERRIDES,
+        "waivers": {"type": "array", "items": _WAIVER},
+        "environments": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "fail_on": _SEVERITY,
+                    "rules": _RULE_OVERRIDES,
+                    "rego": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"params": {"type": "object"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class RuleOverride:
+    severity: Severity | None = None
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceSelector:
+    """Globs over a resource's identity; `*` matches anything, even absent."""
+
+    kind: str = "*"
+    namespace: str = "*"
+    name: str = "*"
+
+    def matches(self, kind: str | None, namespace: str | None, name: str | None) -> bool:
+        return all(
+            fnmatch.fnmatchcase(value or "", pattern)
+            for value, pattern in ((kind, self.kind), (namespace, self.namespace), (name, self.name))
+        )
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An accepted risk: one rule (glob) on matching resources, until a date."""
+
+    rule: str
+    reason: str
+    owner: str
+    expires: dt.date
+    resource: ResourceSelector = ResourceSelector()
+    environments: tuple[str, ...] = ()
+    line: int | None = None  # in gate.yaml, for findings about the waiver
+
+    def matches(self, finding: Finding, environment: str | None) -> bool:
+        if self.environments and (environment or finding.scope) not in self.environments:
+            return False
+        loc = finding.location
+        return fnmatch.fnmatchcase(finding.rule_id, self.rule) and self.resource.matches(
+            loc.kind, loc.namespace, loc.name
+        )
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def expiring_soon(self, today: dt.date) -> bool:
+        return not self.expired(today) and (self.expires - today).days <= WAIVER_WARNING_DAYS
+
+
+@dataclass(frozen=True)
+class RegoSettings:
+    bundled: bool = True
+    policies: tuple[Path, ...] = ()
+    data: tuple[Path, ...] = ()
+    namespaces: tuple[str, ...] = ("main", "cdgate")
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KyvernoSettings:
+    bundled: bool = False
+    policies: tuple[Path, ...] = ()
+    audit_fails: bool = True  # Audit-mode failures still fail the merge gate
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    max_file_bytes: int = 5 * 1024 * 1024
+    values: tuple[Path, ...] = ()
+    set_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvironmentOverride:
+    fail_on: Severity | None = None
+    rules: dict[str, RuleOverride] = field(default_factory=dict)
+    rego_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated gate.yaml (or the built-in default)."""
+
+    name: str = "default"
+    path: Path | None = None
+    digest: str = ""  # sha256 of the file's bytes, recorded in attestations
+    fail_on: Severity = Severity.HIGH
+    gates: dict[str, dict[str, Any]] = field(default_factory=lambda: {"manifest": {"enabled": True}})
+    rego: RegoSettings = RegoSettings()
+    kyverno: KyvernoSettings = KyvernoSettings()
+    inputs: InputSettings = InputSettings()
+    rules: dict[str, RuleOverride] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    environments: dict[str, EnvironmentOverride] = field(default_factory=dict)
+    environment: str | None = None  # set by for_environment
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def gate_enabled(self, gate: str) -> bool:
+        config = self.gates.get(gate)
+        if config is None:
+            return False
+        return bool(config.get("enabled", True))
+
+    def for_environment(self, environment: str | None) -> Profile:
+        """This profile with `environments.<env>` applied on top."""
+        override = self.environments.get(environment or "")
+        if override is None:
+            return replace(self, environment=environment)
+        from scanner.engines.rego import deep_merge
+
+        return replace(
+            self,
+            environment=environment,
+            fail_on=override.fail_on or self.fail_on,
+            rules={**self.rules, **override.rules},
+            rego=replace(self.rego, params=deep_merge(self.rego.params, override.rego_params)),
+        )
+
+    def rule_override(self, rule_id: str) -> RuleOverride:
+        """Exact id first, then the first glob that matches (`kyverno:*`)."""
+        if rule_id in self.rules:
+            return self.rules[rule_id]
+        for pattern, override in self.rules.items():
+            if fnmatch.fnmatchcase(rule_id, pattern):
+                return override
+        return RuleOverride()
+
+
+def find_profile(targets: list[str]) -> Path | None:
+    """gate.yaml beside a single directory target, if there is one."""
+    if len(targets) != 1 or not Path(targets[0]).is_dir():
+        return None
+    for name in PROFILE_FILENAMES:
+        candidate = Path(targets[0]) / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_profile(path: str | Path | None) -> Profile:
+    """Load and validate gate.yaml; None gives the built-in default profile."""
+    if path is None:
+        return Profile()
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+        text = raw_bytes.decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError("profile not found", path=str(path), hint="pass --profile PATH to a gate.yaml") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"profile is not UTF-8 (byte {exc.start})", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read profile: {exc.strerror}", path=str(path)) from None
+    tree = _parse_yaml(text, path)
+    data = _plain(tree)
+    if data is None:
+        data = {}
+    validator = jsonschema.Draft202012Validator(_full_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = errors[0]
+        line, column = _position(tree, list(err.absolute_path))
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise ConfigError(
+            f"invalid profile at {where}: {err.message}",
+            path=str(path),
+            line=line,
+            column=column,
+            hint="see the gate.yaml reference in README.md",
+        )
+    return _build(data, tree, path, hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _full_schema() -> dict[str, Any]:
+    """The profile schema, with each gate's own section schema plugged in."""
+    try:
+        from scanner.gates.signature import SIGNATURE_GATE_SCHEMA
+    except ImportError:
+        return PROFILE_SCHEMA
+    schema = dict(PROFILE_SCHEMA)
+    props = dict(schema["properties"])
+    gates = dict(props["gates"])
+    gates["properties"] = {**gates["properties"], "signature": SIGNATURE_GATE_SCHEMA}
+    props["gates"] = gates
+    schema["properties"] = props
+    return schema
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(
+            f"profile is not valid YAML: {exc.problem or exc.context}",
+            path=str(path),
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except YAMLError as exc:
+        raise ConfigError(f"profile is not valid YAML: {exc}", path=str(path)) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip objects as plain dicts/lists/str (dates as ISO strings)."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, (dt.date, dt.datetime)):
+        return node.isoformat()[:10]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return str(node)
+
+
+def _position(tree: Any, path: list[Any]) -> tuple[int | None, int | None]:
+    """1-based line/column of the deepest key on `path` that exists in the file."""
+    node, line, column = tree, None, None
+    for part in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and part in node:
+                if lc is not None:
+                    line, column = lc.key(part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                if lc is not None:
+                    line, column = lc.item(part)
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    if line is None:
+        return (1, 1) if tree is not None else (None, None)
+    return line + 1, column + 1
+
+
+def _paths(values: list[str], base: Path) -> tuple[Path, ...]:
+    return tuple((base / v) if not Path(v).is_absolute() else Path(v) for v in values)
+
+
+def _overrides(raw: dict[str, Any]) -> dict[str, RuleOverride]:
+    return {
+        rule: RuleOverride(
+            severity=Severity.parse(o["severity"]) if "severity" in o else None,
+            disabled=bool(o.get("disabled", False)),
+        )
+        for rule, o in raw.items()
+    }
+
+
+def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
+    base = path.parent
+    rego = data.get("rego", {})
+    kyverno = data.get("kyverno", {})
+    inputs = data.get("inputs", {})
+    waivers = []
+    for i, w in enumerate(data.get("waivers", [])):
+        line, _ = _position(tree, ["waivers", i])
+        try:
+            expires = dt.date.fromisoformat(w["expires"])
+        except ValueError:
+            raise ConfigError(f"waiver expires is not a date: {w['expires']!r}", path=str(path), line=line) from None
+        res = w.get("resource", {})
+        waivers.append(
+            Waiver(
+                rule=w["rule"],
+                reason=w["reason"],
+                owner=w["owner"],
+                expires=expires,
+                resource=ResourceSelector(res.get("kind", "*"), res.get("namespace", "*"), res.get("name", "*")),
+                environments=tuple(w.get("environments", ())),
+                line=line,
+            )
+        )
+    gates = data.get("gates") or {"manifest": {"enabled": True}}
+    return Profile(
+        name=data.get("name", path.stem),
+        path=path,
+        digest=digest,
+        fail_on=Severity.parse(data.get("fail_on", "high")),
+        gates=gates,
+        rego=RegoSettings(
+            bundled=rego.get("bundled", True),
+            policies=_paths(rego.get("policies", []), base),
+            data=_paths(rego.get("data", []), base),
+            namespaces=tuple(rego.get("namespaces", ("main", "cdgate"))),
+            params=rego.get("params", {}),
+        ),
+        kyverno=KyvernoSettings(
+            bundled=kyverno.get("bundled", False),
+            policies=_paths(kyverno.get("policies", []), base),
+            audit_fails=kyverno.get("audit_fails", True),
+        ),
+        inputs=InputSettings(
+            max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),
+            values=_paths(inputs.get("values", []), base),
+            set_values=tuple(inputs.get("set", [])),
+        ),
+        rules=_overrides(data.get("rules", {})),
+        waivers=tuple(waivers),
+        environments={
+            name: EnvironmentOverride(
+                fail_on=Severity.parse(e["fail_on"]) if "fail_on" in e else None,
+                rules=_overrides(e.get("rules", {})),
+                rego_params=e.get("rego", {}).get("params", {}),
+            )
+            for name, e in data.get("environments", {}).items()
+        },
+    )
