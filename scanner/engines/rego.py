@@ -229,7 +229,12 @@ class RegoPolicySet:
     # -- evaluation -------------------------------------------------------
 
     def evaluate(self, documents: Sequence[Document]) -> list[RawResult]:
-        """Evaluate every resource document; results in document order."""
+        """Evaluate every resource document; results in document order.
+
+        Must run on the thread that compiled the set: regorus engines are
+        bound to their thread. Large runs fork worker processes (which inherit
+        the compiled engine) to use every core.
+        """
         resources = [d for d in documents if d.is_resource]
         by_scope: dict[str | None, list[Document]] = defaultdict(list)
         for doc in resources:
@@ -238,24 +243,47 @@ class RegoPolicySet:
         for scope, docs in by_scope.items():
             self._set_context(scope)
             if self.document_packages:
-                for doc in docs:
-                    results.extend(self._evaluate_document(doc))
+                for doc, raw in zip(docs, self._collect_documents(docs)):
+                    results.extend(self._from_collected(doc, raw))
             if self.repo_packages:
                 results.extend(self._evaluate_repo(docs))
         return results
+
+    def _collect_documents(self, docs: Sequence[Document]) -> list[Any]:
+        """Collector output per document (a dict), or None where evaluation raised."""
+        workers = _worker_count(len(docs))
+        if workers <= 1:
+            return [self._collect_one(doc.obj) for doc in docs]
+        import multiprocessing
+
+        global _FORK_STATE
+        _FORK_STATE = (self, [doc.obj for doc in docs])
+        try:
+            chunk = (len(docs) + workers - 1) // workers
+            ranges = [(start, min(start + chunk, len(docs))) for start in range(0, len(docs), chunk)]
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_collect_range, ranges)
+        finally:
+            _FORK_STATE = None
+        return [item for part in parts for item in part]
+
+    def _collect_one(self, obj: Any) -> Any:
+        try:
+            self.engine.set_input_json(json.dumps(obj, default=str))
+            return json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.results"))
+        except Exception:
+            return None
+
+    def _from_collected(self, doc: Document, collected: Any) -> list[RawResult]:
+        if collected is None:  # one package failed: find which, keep the others
+            self.engine.set_input_json(json.dumps(doc.obj, default=str))
+            return self._evaluate_packages_one_by_one(doc)
+        return self._to_results(collected, self.document_packages, lambda _item: doc)
 
     def _set_context(self, scope: str | None) -> None:
         environment = self.environment or scope
         self.engine.clear_data()
         self.engine.add_data(deep_merge(self.base_data, {"cdgate_context": {"environment": environment}}))
-
-    def _evaluate_document(self, doc: Document) -> list[RawResult]:
-        try:
-            self.engine.set_input_json(json.dumps(doc.obj, default=str))
-            value = json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.results"))
-        except Exception:  # one package failed: find which, keep the others
-            return self._evaluate_packages_one_by_one(doc)
-        return self._to_results(value, self.document_packages, lambda _item: doc)
 
     def _evaluate_packages_one_by_one(self, doc: Document) -> list[RawResult]:
         results: list[RawResult] = []
@@ -341,3 +369,30 @@ class RegoPolicySet:
             policy_path=report.path or pkg.path,
             policy_line=report.line,
         )
+
+
+# -- parallel evaluation ---------------------------------------------------
+
+PARALLEL_THRESHOLD = 300  # documents; below this, forking costs more than it saves
+_FORK_STATE: tuple[RegoPolicySet, list[Any]] | None = None
+
+
+def _worker_count(documents: int) -> int:
+    import os
+    import sys
+
+    if documents < PARALLEL_THRESHOLD or sys.platform != "linux" or os.environ.get("CDGATE_SERIAL"):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, documents // (PARALLEL_THRESHOLD // 2)))
+
+
+def _collect_range(bounds: tuple[int, int]) -> list[Any]:
+    """Worker: evaluate documents[start:end] with the engine inherited by fork."""
+    assert _FORK_STATE is not None
+    policy_set, objects = _FORK_STATE
+    start, end = bounds
+    return [policy_set._collect_one(obj) for obj in objects[start:end]]

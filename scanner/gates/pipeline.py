@@ -76,27 +76,27 @@ def run_check(request: CheckRequest) -> Verdict:
 
     stage(f"evaluating {len(documents)} documents")
     gates: list[GateResult] = [input_gate]
-    jobs: list[Callable[[], GateResult]] = []
-    if policies is not None:
-        from scanner.gates.manifest import run_manifest_gate
+    # The signature gate waits on registries, so it runs in a worker thread
+    # while the manifest gate computes here: regorus engines are bound to the
+    # thread that compiled them.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        signature = None
+        if profile.gate_enabled("signature"):
+            from scanner.gates.signature import run_signature_gate
 
-        jobs.append(lambda: run_manifest_gate(documents, policies, catalog))
-    if profile.gate_enabled("signature"):
-        from scanner.gates.signature import run_signature_gate
-
-        jobs.append(
-            lambda: run_signature_gate(
+            signature = pool.submit(
+                run_signature_gate,
                 documents,
                 profile.gates["signature"],
                 profile_dir=profile.base_dir,
                 environment=request.environment,
             )
-        )
-    if len(jobs) > 1:
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            gates.extend(pool.map(lambda job: job(), jobs))
-    else:
-        gates.extend(job() for job in jobs)
+        if policies is not None:
+            from scanner.gates.manifest import run_manifest_gate
+
+            gates.append(run_manifest_gate(documents, policies, catalog))
+        if signature is not None:
+            gates.append(signature.result())
 
     stage("applying profile")
     outcome = apply_profile(
