@@ -213,13 +213,20 @@ def _rekor_entries(annotations: dict[str, Any]) -> list:
         raise VerificationFailed("the dev.sigstore.cosign/bundle annotation is not JSON") from None
 
 
-def _bundles(target: ImageTarget) -> list[tuple[str, bytes]]:
-    """(source, bundle bytes) for every bundle referrer whose manifest names `target`."""
+def _bundles(target: ImageTarget, *, signatures: bool) -> list[tuple[str, bytes]]:
+    """(source, bundle bytes) for every bundle referrer whose manifest names `target`.
+
+    The index's predicate-type annotation only narrows the search (signatures
+    or attestations); what counts is the signed statement inside.
+    """
     out = []
     repo = target.repository
     for entry in repo.referrers(target.digest):
         digest = entry.get("digest")
         if not isinstance(digest, str):
+            continue
+        hinted = (entry.get("annotations") or {}).get(BUNDLE_PREDICATE_ANNOTATION)
+        if hinted and (hinted == COSIGN_SIGN_PREDICATE) != signatures:
             continue
         manifest = repo.get_manifest(digest)  # verified against the descriptor's digest
         body = manifest.json
@@ -260,7 +267,7 @@ def verify_image_signatures(target: ImageTarget, keys: Sequence[TrustedKey], tlo
             report.rejected.append(f"{source}: {exc}")
             continue
         report.verified.append(Verified(source, key.name, payload))
-    for source, data in _bundles(target):
+    for source, data in _bundles(target, signatures=True):
         _verify_bundle(target, source, data, keys, tlog, report, want_signature=True)
     return report
 
@@ -289,7 +296,7 @@ def verify_image_attestations(target: ImageTarget, keys: Sequence[TrustedKey], t
             report.rejected.append(f"{source}: predicate type {statement.predicate_type}, not {predicate_type}")
             continue
         report.verified.append(Verified(source, key.name, envelope.payload, statement))
-    for source, data in _bundles(target):
+    for source, data in _bundles(target, signatures=False):
         _verify_bundle(target, source, data, keys, tlog, report, want_signature=False, predicate_type=predicate_type)
     return report
 
