@@ -1,0 +1,359 @@
+"""`opa test` for cdgate: run the `test_*` rules of `*_test.rego` files.
+
+Every `.rego` file and every JSON/YAML data file under the given paths is
+loaded into one regorus engine (compiled once, reused for every test); data
+files are deep-merged into `data`, so `policies/rego/data/params.json`
+(`{"cdgate_params": {...}}`) is visible as `data.cdgate_params`. Each rule
+named `test_*` in a package that comes from a `*_test.rego` file is a test:
+it passes when it evaluates to `true`, fails when it is false or undefined,
+and errors when evaluation raises. Rules named `todo_test_*` are skipped, as
+`opa test` does.
+
+A policy that does not parse is a `PolicyError` naming the file and line:
+a test run that could not load its policies has not passed.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from scanner.errors import PolicyError
+
+TEST_FILE_SUFFIX = "_test.rego"
+TEST_PREFIX = "test_"
+TODO_PREFIX = "todo_test_"
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+
+# regorus reports errors as "--> FILE:LINE:COL", a source excerpt, then "error: TEXT".
+_LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
+_ERROR_TEXT = re.compile(r"^error:\s*(?P<text>.+)$", re.MULTILINE)
+
+
+class TestStatus(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One `test_*` rule: its package (`data.x.y_test`), name and where it is."""
+
+    package: str
+    name: str
+    file: str
+    line: int | None = None
+
+    @property
+    def rule(self) -> str:
+        return f"{self.package}.{self.name}"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    case: TestCase
+    status: TestStatus
+    duration_s: float
+    message: str | None = None  # why it failed or errored
+    output: tuple[str, ...] = ()  # what the test printed with print()
+
+
+@dataclass
+class TestRun:
+    """Results of one `cdgate policy test` run, in discovery order."""
+
+    results: list[TestResult] = field(default_factory=list)
+    policy_files: list[str] = field(default_factory=list)
+    data_files: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def count(self, status: TestStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    @property
+    def passed(self) -> int:
+        return self.count(TestStatus.PASS)
+
+    @property
+    def failed(self) -> int:
+        return self.count(TestStatus.FAIL)
+
+    @property
+    def errors(self) -> int:
+        return self.count(TestStatus.ERROR)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(TestStatus.SKIP)
+
+    @property
+    def ok(self) -> bool:
+        """True when at least one test ran and none failed or errored."""
+        return self.passed > 0 and self.failed == 0 and self.errors == 0
+
+
+@dataclass(frozen=True)
+class PolicySources:
+    """What a test run loads: policy files and data files, sorted."""
+
+    policies: tuple[Path, ...]
+    data: tuple[Path, ...]
+
+
+def discover(paths: Iterable[Path | str]) -> PolicySources:
+    """Find `.rego` and data files under `paths` (files or directories).
+
+    Hidden directories (`.git`, `.venv`) are skipped. A path that does not
+    exist is a PolicyError rather than an empty, "passing" run.
+    """
+    policies: set[Path] = set()
+    data: set[Path] = set()
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            raise PolicyError("no such file or directory", path=str(raw), hint="pass a .rego file or a policy directory")
+        candidates = [root] if root.is_file() else _walk(root)
+        for path in candidates:
+            if path.suffix == ".rego":
+                policies.add(path)
+            elif path.suffix in DATA_SUFFIXES:
+                data.add(path)
+    return PolicySources(tuple(sorted(policies)), tuple(sorted(data)))
+
+
+def _walk(root: Path) -> list[Path]:
+    found = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).parts
+        if any(part.startswith(".") for part in relative[:-1]) or not path.is_file():
+            continue
+        found.append(path)
+    return found
+
+
+def load_data_files(files: Sequence[Path]) -> dict[str, Any]:
+    """Deep-merge data files into one `data` document.
+
+    Two files that set the same leaf to different values are a PolicyError
+    naming both: silently picking one would make tests depend on file order.
+    """
+    merged: dict[str, Any] = {}
+    owners: dict[tuple[str, ...], Path] = {}
+    for path in files:
+        document = _read_data_file(path)
+        _merge_into(merged, document, (), path, owners)
+    return merged
+
+
+def _read_data_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read data file: {exc}", path=str(path)) from None
+    try:
+        if path.suffix == ".json":
+            document = json.loads(text) if text.strip() else {}
+        else:
+            document = yaml.safe_load(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"data file is not valid JSON: {exc.msg}", path=str(path), line=exc.lineno, column=exc.colno) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PolicyError(
+            f"data file is not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            path=str(path),
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise PolicyError(
+            f"data file must hold an object at the top level, not {type(document).__name__}",
+            path=str(path),
+            line=1,
+            hint="wrap the value in a key, e.g. {\"my_data\": ...}",
+        )
+    return document
+
+
+def _merge_into(
+    target: dict[str, Any],
+    source: dict[str, Any],
+    prefix: tuple[str, ...],
+    path: Path,
+    owners: dict[tuple[str, ...], Path],
+) -> None:
+    for key, value in source.items():
+        here = (*prefix, str(key))
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value, here, path, owners)
+        elif key in target and target[key] != value:
+            other = owners.get(here, "another data file")
+            raise PolicyError(
+                f"data key {'.'.join(here)} is also set by {other}",
+                path=str(path),
+                hint="each data key may be set by one file only",
+            )
+        else:
+            target[key] = value
+            owners[here] = path
+
+
+def policy_error_from_regorus(exc: BaseException, fallback_path: str) -> PolicyError:
+    """Turn a regorus error into a PolicyError naming the file and line.
+
+    regorus puts the location on a `--> file:line:col` line and the reason
+    on an `error: ...` line, followed by a Rust backtrace we drop.
+    """
+    text = str(exc).split("Stack backtrace:")[0].strip()
+    where = _LOCATION.search(text)
+    reason = _ERROR_TEXT.search(text)
+    message = reason.group("text").strip() if reason else (text.splitlines()[0] if text else type(exc).__name__)
+    if where:
+        return PolicyError(
+            message,
+            path=where.group("file"),
+            line=int(where.group("line")),
+            column=int(where.group("col")),
+            hint="fix the policy and run `cdgate policy test` again",
+        )
+    return PolicyError(message, path=fallback_path, hint="fix the policy and run `cdgate policy test` again")
+
+
+def _clean_error(exc: BaseException) -> str:
+    """One readable line from a regorus runtime error, with its location."""
+    error = policy_error_from_regorus(exc, "")
+    return str(error).split(" (fix the policy")[0] if error.path else error.message
+
+
+def find_test_rules(path: Path, text: str) -> tuple[str, list[tuple[str, int | None]]]:
+    """The package of a test file and its `test_*`/`todo_test_*` rules with lines.
+
+    Uses regorus' own parser (a scratch engine, so nothing leaks into the
+    test engine), so rules are found exactly as the engine sees them.
+    """
+    import regorus
+
+    scratch = regorus.Engine()
+    try:
+        package = scratch.add_policy(str(path), text)
+        modules = json.loads(scratch.get_ast_as_json())
+    except RuntimeError as exc:
+        raise policy_error_from_regorus(exc, str(path)) from None
+    names: dict[str, int | None] = {}
+    for module in modules:
+        for rule in module.get("ast", {}).get("rules", []):
+            name, line = _rule_head(rule)
+            if name and (name.startswith(TEST_PREFIX) or name.startswith(TODO_PREFIX)):
+                names.setdefault(name, line)
+    return package, list(names.items())
+
+
+def _rule_head(rule: dict[str, Any]) -> tuple[str | None, int | None]:
+    """Name and line of a rule from regorus' AST (`Spec.head.<kind>.refr.Var`)."""
+    spec = rule.get("Spec") if isinstance(rule, dict) else None
+    if not isinstance(spec, dict):
+        return None, None
+    for head in (spec.get("head") or {}).values():
+        refr = head.get("refr") if isinstance(head, dict) else None
+        var = refr.get("Var") if isinstance(refr, dict) else None
+        if isinstance(var, dict) and isinstance(var.get("value"), str):
+            return var["value"], (var.get("span") or {}).get("line")
+    return None, None
+
+
+class PolicyTestRunner:
+    """Loads policies and data once, then runs any number of tests on one engine."""
+
+    def __init__(self, sources: PolicySources) -> None:
+        import regorus
+
+        self.sources = sources
+        self.engine = regorus.Engine()
+        self.engine.set_gather_prints(True)
+        self.cases: list[TestCase] = []
+        for path in sources.policies:
+            self._load_policy(path)
+        try:
+            self.engine.add_data(load_data_files(sources.data))
+        except RuntimeError as exc:
+            raise PolicyError(f"data could not be loaded: {_clean_error(exc)}") from None
+
+    def _load_policy(self, path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"cannot read policy: {exc}", path=str(path)) from None
+        longest = max((len(line) for line in text.splitlines()), default=0)
+        if longest > 1024:
+            # regorus refuses lines over 1,024 columns by default; generated policies have them.
+            self.engine.set_policy_length_config(
+                max_col=longest + 1, max_file_bytes=max(len(text.encode()) + 1, 1 << 24), max_lines=1_000_000
+            )
+        try:
+            package = self.engine.add_policy(str(path), text)
+        except RuntimeError as exc:
+            raise policy_error_from_regorus(exc, str(path)) from None
+        if path.name.endswith(TEST_FILE_SUFFIX):
+            _, rules = find_test_rules(path, text)
+            self.cases += [TestCase(package, name, str(path), line) for name, line in rules]
+
+    def run_case(self, case: TestCase) -> TestResult:
+        if case.name.startswith(TODO_PREFIX):
+            return TestResult(case, TestStatus.SKIP, 0.0)
+        started = time.perf_counter()
+        try:
+            value = json.loads(self.engine.eval_rule_as_json(case.rule))
+        except (RuntimeError, ValueError) as exc:
+            return TestResult(
+                case, TestStatus.ERROR, time.perf_counter() - started, _clean_error(exc), self._prints()
+            )
+        elapsed = time.perf_counter() - started
+        if value is True:
+            return TestResult(case, TestStatus.PASS, elapsed, None, self._prints())
+        reason = "undefined" if value == "<undefined>" else f"evaluated to {json.dumps(value)[:200]}"
+        return TestResult(case, TestStatus.FAIL, elapsed, reason, self._prints())
+
+    def _prints(self) -> tuple[str, ...]:
+        try:
+            return tuple(self.engine.take_prints())
+        except RuntimeError:
+            return ()
+
+    def run(self, name_filter: str | None = None) -> TestRun:
+        pattern = re.compile(name_filter) if name_filter else None
+        run = TestRun(
+            policy_files=[str(p) for p in self.sources.policies],
+            data_files=[str(p) for p in self.sources.data],
+        )
+        started = time.perf_counter()
+        for case in self.cases:
+            if pattern and not pattern.search(case.rule):
+                continue
+            run.results.append(self.run_case(case))
+        run.duration_s = time.perf_counter() - started
+        return run
+
+
+def run_policy_tests(paths: Iterable[Path | str], name_filter: str | None = None) -> TestRun:
+    """Discover, load and run every policy test under `paths`.
+
+    Raises PolicyError when a policy or data file cannot be loaded, or when
+    there are no `.rego` files at all (nothing tested is not a pass).
+    """
+    paths = list(paths)
+    sources = discover(paths)
+    if not sources.policies:
+        shown = ", ".join(str(p) for p in paths) or "."
+        raise PolicyError(f"no .rego files found under {shown}", hint="pass the directory that holds your policies")
+    return PolicyTestRunner(sources).run(name_filter)
