@@ -8,6 +8,7 @@ to rich as `Text`, never as markup, so a message like `[red]` prints as is.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, TextIO
@@ -65,7 +66,11 @@ def print_verdict(
     """Print the findings table and the verdict panel (stdout unless `console` is given)."""
     from rich.console import Console
 
-    console = console or Console(soft_wrap=False)
+    if console is None:
+        # Logs and pipes default to 80 columns in rich, which folds every path;
+        # CI logs are wide, so use a wide plain layout unless COLUMNS says otherwise.
+        wide = not _is_tty(sys.stdout) and "COLUMNS" not in os.environ
+        console = Console(width=PLAIN_WIDTH if wide else None)
     for renderable in _renderables(verdict, max_rows):
         console.print(renderable)
 

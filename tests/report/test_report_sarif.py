@@ -272,3 +272,12 @@ def test_errors_survive_truncation():
 
 def test_output_is_deterministic():
     assert render_sarif(mixed_verdict()) == render_sarif(mixed_verdict())
+
+
+def test_truncated_log_is_still_valid_sarif(sarif_validator):
+    findings = many_findings({Severity.HIGH: 5, Severity.LOW: 50})
+    log = build_sarif(_verdict(*findings), limits=SarifLimits(max_results=20))
+    assert not list(sarif_validator.iter_errors(log))
+    run = log["runs"][0]
+    assert len(run["results"]) == 20
+    assert run["properties"][TRUNCATION_PROPERTY]["droppedBySeverity"]["low"] == 35
