@@ -82,13 +82,13 @@ def _renderables(verdict: Verdict, max_rows: int | None) -> list[RenderableType]
     items: list[RenderableType] = []
     findings = ordered([f for f in verdict.findings if not f.waived])
     if findings:
-        table = Table(title="cdgate findings", show_lines=False, expand=False, title_justify="left")
+        table = Table(title="cdgate findings", show_lines=False, expand=True, title_justify="left")
         table.add_column("Severity", no_wrap=True)
         table.add_column("State", no_wrap=True)
         table.add_column("Rule", no_wrap=True)
-        table.add_column("Resource", overflow="fold")
-        table.add_column("Location", overflow="fold")
-        table.add_column("Message", overflow="fold", ratio=1)
+        table.add_column("Resource", overflow="fold", ratio=2, min_width=8)
+        table.add_column("Location", overflow="fold", ratio=3, min_width=10)
+        table.add_column("Message", overflow="fold", ratio=4, min_width=12)
         shown = findings if max_rows is None else findings[:max_rows]
         for f in shown:
             table.add_row(*_row(f, verdict))
