@@ -1,0 +1,417 @@
+"""The signature gate: every image pinned, signed by a trusted key, and attested.
+
+For every image a document would run (containers, initContainers,
+ephemeralContainers of every pod-spec location), the gate checks:
+
+1. it is pinned by digest (CDG-SUP-001), or, when the profile allows tag
+   resolution, resolves the tag and asks to pin it (CDG-SUP-002);
+2. a cosign signature of that digest verifies with a key from
+   `trusted_keys` (CDG-SUP-003);
+3. each attestation the profile lists exists, verifies, and, when it has a
+   Rego `condition`, every verified one satisfies it (CDG-SUP-004/005).
+
+Registry failures are findings with outcome ERROR naming the registry and
+the error (CDG-SUP-006): the gate fails closed. Verification results are
+cached by (repository, digest) within one run, so an image used by fifty
+Deployments is fetched once. Nothing is contacted when the gate is disabled
+or `offline` (then only pinning is checked, CDG-SUP-007 says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from scanner.errors import CdgateError, ConfigError, EngineError, PolicyError
+from scanner.findings import Finding, GateResult, Location, Outcome, Severity
+from scanner.inputs.document import Document
+
+GATE = "signature"
+ENGINE = "signature"
+
+RULE_NOT_PINNED = "CDG-SUP-001"
+RULE_TAG_RESOLVED = "CDG-SUP-002"
+RULE_UNSIGNED = "CDG-SUP-003"
+RULE_MISSING_ATTESTATION = "CDG-SUP-004"
+RULE_CONDITION_FAILED = "CDG-SUP-005"
+RULE_REGISTRY_ERROR = "CDG-SUP-006"
+RULE_OFFLINE = "CDG-SUP-007"
+RULE_INVALID_REFERENCE = "CDG-SUP-008"
+
+SIGNATURE_GATE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "gates.signature",
+    "description": "Which images may run: digest-pinned, signed by a trusted key, with the listed attestations.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean", "default": True, "description": "Run this gate."},
+        "trusted_keys": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "cosign.pub files (PEM PUBLIC KEY), relative to the profile's directory. "
+            "A signature from any of them is trusted.",
+        },
+        "require_digest": {"type": "boolean", "default": True, "description": "Images must be referenced @sha256:..."},
+        "allow_tag_resolution": {
+            "type": "boolean",
+            "default": False,
+            "description": "Resolve a tag to its current digest and verify that (with a finding asking to pin it).",
+        },
+        "require_signature": {"type": "boolean", "default": True, "description": "Images must carry a trusted signature."},
+        "attestations": {
+            "type": "array",
+            "description": "Attestations every image must carry.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type"],
+                "properties": {
+                    "name": {"type": "string", "description": "Name for messages (default: the type)."},
+                    "type": {
+                        "type": "string",
+                        "description": "Predicate type: cyclonedx, spdxjson, vuln, slsaprovenance1, custom, gate-verdict, or a URI.",
+                    },
+                    "condition": {
+                        "type": "string",
+                        "description": "Rego in package cdgate.attestation; a non-empty `deny` (input = the predicate) fails it.",
+                    },
+                },
+            },
+        },
+        "registries": {
+            "type": "object",
+            "description": "Per-registry settings, keyed by host[:port].",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"insecure": {"type": "boolean", "description": "Plain HTTP (loopback registries only)."}},
+            },
+        },
+        "exempt_images": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "fnmatch patterns of images the gate does not check (e.g. registry.k8s.io/pause*).",
+        },
+        "environments": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Run only for these environments (default: all).",
+        },
+        "trusted_root": {"type": "string", "description": "Sigstore trusted_root.json for Rekor entries, relative to the profile."},
+        "require_tlog": {"type": "boolean", "default": False, "description": "Demand a Rekor entry with every signature."},
+        "offline": {"type": "boolean", "default": False, "description": "Never contact registries; check pinning only."},
+        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Per-request registry timeout."},
+        "docker_config": {"type": "string", "description": "docker config.json with registry credentials (default: ~/.docker)."},
+    },
+}
+
+
+@dataclass(frozen=True)
+class AttestationRequirement:
+    name: str
+    predicate_type: str
+    condition: Any  # scanner.supplychain.conditions.Condition | None
+
+
+@dataclass
+class SignatureSettings:
+    """The `gates.signature` mapping, validated and with paths resolved."""
+
+    enabled: bool = True
+    trusted_keys: list[Any] = field(default_factory=list)  # TrustedKey
+    require_digest: bool = True
+    allow_tag_resolution: bool = False
+    require_signature: bool = True
+    attestations: list[AttestationRequirement] = field(default_factory=list)
+    insecure_registries: frozenset[str] = frozenset()
+    exempt_images: tuple[str, ...] = ()
+    environments: tuple[str, ...] | None = None
+    tlog: Any = None  # TlogPolicy
+    offline: bool = False
+    timeout_s: float = 30.0
+    docker_config: Path | None = None
+
+
+def load_settings(config: dict[str, Any] | None, profile_dir: Path) -> SignatureSettings:
+    """Validate `config` against SIGNATURE_GATE_SCHEMA and load keys, root and conditions."""
+    import jsonschema
+
+    from scanner.supplychain.conditions import Condition
+    from scanner.supplychain.cosign import TrustedKey
+    from scanner.supplychain.intoto import resolve_predicate_type
+    from scanner.supplychain.keys import load_public_key_file
+    from scanner.supplychain.rekor import TlogPolicy, load_trusted_root
+
+    config = dict(config or {})
+    errors = sorted(jsonschema.Draft202012Validator(SIGNATURE_GATE_SCHEMA).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].path) or "(top level)"
+        raise ConfigError(f"gates.signature: invalid at {where}: {errors[0].message}")
+    settings = SignatureSettings(
+        enabled=config.get("enabled", True),
+        require_digest=config.get("require_digest", True),
+        allow_tag_resolution=config.get("allow_tag_resolution", False),
+        require_signature=config.get("require_signature", True),
+        insecure_registries=frozenset(h for h, s in (config.get("registries") or {}).items() if s.get("insecure")),
+        exempt_images=tuple(config.get("exempt_images") or ()),
+        environments=tuple(config["environments"]) if "environments" in config else None,
+        offline=config.get("offline", False),
+        timeout_s=float(config.get("timeout_s", 30)),
+        docker_config=(profile_dir / config["docker_config"]) if config.get("docker_config") else None,
+    )
+    if not settings.enabled:
+        return settings
+    for key_path in config.get("trusted_keys") or []:
+        path = profile_dir / key_path
+        settings.trusted_keys.append(TrustedKey(str(key_path), load_public_key_file(path)))
+    if settings.require_signature and not settings.trusted_keys and not settings.offline:
+        raise ConfigError(
+            "gates.signature requires signatures but lists no trusted_keys",
+            hint="add cosign.pub paths under gates.signature.trusted_keys, or set enabled: false",
+        )
+    for index, item in enumerate(config.get("attestations") or []):
+        origin = f"gates.signature.attestations[{index}]"
+        predicate_type = resolve_predicate_type(item["type"])
+        condition = Condition(item["condition"], origin) if item.get("condition") else None
+        settings.attestations.append(AttestationRequirement(item.get("name") or item["type"], predicate_type, condition))
+    root = load_trusted_root(profile_dir / config["trusted_root"]) if config.get("trusted_root") else None
+    settings.tlog = TlogPolicy(trusted_root=root, require=config.get("require_tlog", False))
+    return settings
+
+
+# --- verification with a per-run cache ---------------------------------------------
+
+
+@dataclass
+class ImageVerdict:
+    """What the gate learned about one (repository, digest); shared by every use of it."""
+
+    digest: str
+    signature_problem: str | None = None
+    missing: list[str] = field(default_factory=list)  # attestation names
+    condition_failures: list[str] = field(default_factory=list)
+    error: str | None = None
+    signed_by: list[str] = field(default_factory=list)
+
+
+class SignatureChecker:
+    """Resolves and verifies images, caching by repository and digest for one run."""
+
+    def __init__(self, settings: SignatureSettings):
+        self.settings = settings
+        self._repositories: dict[str, Any] = {}
+        self._verdicts: dict[tuple[str, str], ImageVerdict] = {}
+        self._tags: dict[tuple[str, str], str | CdgateError] = {}
+
+    def repository(self, reference):
+        from scanner.supplychain.oci import RegistryOptions, open_repository
+
+        key = reference.repository_name
+        if key not in self._repositories:
+            options = RegistryOptions(
+                insecure=self.settings.insecure_registries,
+                docker_config=self.settings.docker_config,
+                timeout=self.settings.timeout_s,
+            )
+            self._repositories[key] = open_repository(reference, options)
+        return self._repositories[key]
+
+    def resolve_tag(self, reference) -> str:
+        """The digest a tag points at now (cached; errors are cached too)."""
+        key = (reference.repository_name, reference.tag or "latest")
+        if key not in self._tags:
+            try:
+                self._tags[key] = self.repository(reference).get_manifest(reference.tag or "latest").digest
+            except CdgateError as exc:
+                self._tags[key] = exc
+        result = self._tags[key]
+        if isinstance(result, CdgateError):
+            raise result
+        return result
+
+    def verify(self, reference, digest: str) -> ImageVerdict:
+        key = (reference.repository_name, digest)
+        if key not in self._verdicts:
+            self._verdicts[key] = self._verify(reference, digest)
+        return self._verdicts[key]
+
+    def _verify(self, reference, digest: str) -> ImageVerdict:
+        from scanner.supplychain.cosign import ImageTarget, verify_image_attestations, verify_image_signatures
+        from scanner.supplychain.errors import VerificationFailed
+
+        verdict = ImageVerdict(digest)
+        settings = self.settings
+        try:
+            repository = self.repository(reference)
+            repository.get_manifest(digest)  # the image itself must exist and match its digest
+            target = ImageTarget(reference.with_digest(digest), repository, digest)
+            if settings.require_signature:
+                report = verify_image_signatures(target, settings.trusted_keys, settings.tlog)
+                try:
+                    verdict.signed_by = sorted({v.key_name for v in report.require("signature")})
+                except VerificationFailed as exc:
+                    verdict.signature_problem = str(exc)
+            for requirement in settings.attestations:
+                report = verify_image_attestations(target, settings.trusted_keys, settings.tlog, requirement.predicate_type)
+                if not report.verified:
+                    detail = "; ".join(report.rejected) if report.rejected else "none attached"
+                    verdict.missing.append(f"{requirement.name} ({requirement.predicate_type}): {detail}")
+                    continue
+                if requirement.condition is not None:
+                    for item in report.verified:
+                        for message in requirement.condition.deny(item.statement.predicate):
+                            verdict.condition_failures.append(f"{requirement.name}: {message}")
+        except (PolicyError, EngineError):
+            raise  # a broken condition is a profile error, not a registry error
+        except CdgateError as exc:
+            verdict.error = str(exc)
+        return verdict
+
+
+# --- findings ---------------------------------------------------------------------------
+
+
+class _FindingFactory:
+    def __init__(self, environment: str | None):
+        from scanner.catalog import load_catalog
+
+        self.catalog = load_catalog()
+        self.environment = environment
+
+    def make(self, rule_id: str, message: str, use, *, outcome: Outcome = Outcome.FAIL, properties: dict | None = None) -> Finding:
+        rule = self.catalog.get(rule_id)
+        if rule is None:
+            raise ConfigError(f"rule {rule_id} is missing from the catalogue", hint="reinstall cdgate")
+        document: Document = use.document
+        location = Location(
+            path=document.path,
+            start_line=use.line,
+            end_line=use.line,
+            kind=document.kind,
+            namespace=document.namespace,
+            name=document.name,
+            json_path=use.json_path,
+        )
+        return Finding(
+            rule_id=rule_id,
+            severity=rule.severity if isinstance(rule.severity, Severity) else Severity.parse(rule.severity),
+            message=message,
+            location=location,
+            engine=ENGINE,
+            gate=GATE,
+            outcome=outcome,
+            title=rule.title,
+            help_uri=rule.help_uri,
+            remediation=rule.remediation,
+            tags=rule.tags,
+            scope=document.scope or self.environment,
+            properties={"image": use.image, "container": use.container, **(properties or {})},
+        )
+
+
+def run_signature_gate(
+    documents: Sequence[Document],
+    config: dict[str, Any] | None,
+    *,
+    profile_dir: Path,
+    environment: str | None,
+) -> GateResult:
+    """Check every image the documents would run; return the gate's findings.
+
+    Raises ConfigError/PolicyError for a broken `gates.signature` section
+    (exit 2); registry trouble becomes ERROR findings instead, one per image use.
+    """
+    from fnmatch import fnmatchcase
+
+    from scanner.supplychain.reference import ReferenceError_, parse_reference
+    from scanner.supplychain.workload_images import image_uses
+
+    settings = load_settings(config, Path(profile_dir))
+    result = GateResult(name=GATE, documents=len(documents))
+    if not settings.enabled:
+        result.skipped = "disabled in gate.yaml (gates.signature.enabled: false)"
+        return result
+    if settings.environments is not None and environment not in settings.environments:
+        result.skipped = f"not required for environment {environment!r} (gates.signature.environments)"
+        return result
+    factory = _FindingFactory(environment)
+    checker = SignatureChecker(settings)
+    offline_noted = False
+    for document in documents:
+        for use in image_uses(document):
+            if any(fnmatchcase(use.image, pattern) for pattern in settings.exempt_images):
+                continue
+            try:
+                reference = parse_reference(use.image)
+            except ReferenceError_ as exc:
+                result.findings.append(factory.make(RULE_INVALID_REFERENCE, f"image {use.image!r} is not valid: {exc}", use))
+                continue
+            if reference.is_layout:
+                result.findings.append(factory.make(RULE_INVALID_REFERENCE, f"image {use.image!r} names a local OCI layout, not a registry", use))
+                continue
+            digest = reference.digest
+            if digest is None:
+                if settings.require_digest and not settings.allow_tag_resolution:
+                    result.findings.append(
+                        factory.make(RULE_NOT_PINNED, f"image {use.image} is referenced by tag {reference.tag!r}, not by digest", use)
+                    )
+                    continue
+                if settings.offline:
+                    result.findings.append(
+                        factory.make(RULE_NOT_PINNED, f"image {use.image} is referenced by tag and the gate is offline: it cannot be resolved or verified", use)
+                    )
+                    continue
+                try:
+                    digest = checker.resolve_tag(reference)
+                except CdgateError as exc:
+                    result.findings.append(_registry_error(factory, use, reference, exc))
+                    continue
+                result.findings.append(
+                    factory.make(
+                        RULE_TAG_RESOLVED,
+                        f"image {use.image} resolved to {digest} today; pin it as {reference.repository_name}:{reference.tag}@{digest}",
+                        use,
+                        outcome=Outcome.WARN,
+                        properties={"digest": digest},
+                    )
+                )
+            if settings.offline:
+                if not offline_noted:
+                    result.findings.append(
+                        factory.make(RULE_OFFLINE, "signatures and attestations were not verified: gates.signature.offline is set", use, outcome=Outcome.WARN)
+                    )
+                    offline_noted = True
+                continue
+            verdict = checker.verify(reference, digest)
+            result.findings.extend(_verdict_findings(factory, use, reference, verdict))
+    return result
+
+
+def _registry_error(factory: _FindingFactory, use, reference, error: Exception) -> Finding:
+    text = str(error)
+    if reference.registry not in text:
+        text = f"registry {reference.registry}: {text}"
+    return factory.make(
+        RULE_REGISTRY_ERROR,
+        f"cannot verify image {use.image}: {text}",
+        use,
+        outcome=Outcome.ERROR,
+        properties={"registry": reference.registry},
+    )
+
+
+def _verdict_findings(factory: _FindingFactory, use, reference, verdict: ImageVerdict) -> list[Finding]:
+    if verdict.error is not None:
+        return [_registry_error(factory, use, reference, Exception(verdict.error))]
+    found = []
+    pinned = f"{reference.repository_name}@{verdict.digest}"
+    props = {"digest": verdict.digest}
+    if verdict.signature_problem is not None:
+        found.append(factory.make(RULE_UNSIGNED, f"image {pinned} has no trusted signature: {verdict.signature_problem}", use, properties=props))
+    for missing in verdict.missing:
+        found.append(factory.make(RULE_MISSING_ATTESTATION, f"image {pinned} lacks a verified attestation {missing}", use, properties=props))
+    for failure in verdict.condition_failures:
+        found.append(factory.make(RULE_CONDITION_FAILED, f"image {pinned} attestation {failure}", use, properties=props))
+    return found
