@@ -1,0 +1,143 @@
+"""The entry point: `load_targets(targets, options)` -> documents and problems.
+
+Targets are walked into a plan (`layout`), then each plan item is loaded on
+its own: a bad file, chart or overlay becomes an `InputProblem` for that item
+and the rest still load, so one run reports every broken input at once.
+Nothing raises out of here except `ConfigError` for invalid options (an
+unknown mode, a malformed `--set`); even an unexpected exception while
+loading one item is caught and reported as a blocking problem, because an
+input that was not evaluated must never look like a pass.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from scanner.inputs.document import Document
+from scanner.inputs.layout import ChartDir, KustomizeDir, LayoutWalker, ManifestFile
+from scanner.inputs.limits import DEFAULT_MAX_FILE_BYTES, read_text_capped
+from scanner.inputs.problems import InputProblem, InputProblemError, LoadResult
+
+__all__ = ["LoadOptions", "LoadResult", "InputProblem", "load_targets", "load_file"]
+
+
+@dataclass
+class LoadOptions:
+    """How to load targets; see docs/inputs.md for the layout rules."""
+
+    root: Path  # findings' paths are relative to this (the repo root)
+    environment: str | None = None  # --env
+    set_values: Sequence[str] = ()  # --set a.b=c (Helm syntax, highest precedence)
+    values_files: Sequence[Path] = ()
+    mode: str = "auto"  # auto | manifests | helm | kustomize (override detection)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    helm_release_name: str | None = None  # default: chart directory name
+    helm_namespace: str | None = None  # default: "default", as Helm's
+
+
+class PathDisplay:
+    """Turns filesystem paths into the repo-relative, forward-slash paths findings print."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(os.path.normpath(root.absolute()))
+        self.root_real = self.root.resolve()
+
+    def __call__(self, path: Path) -> str:
+        absolute = Path(os.path.normpath(Path(path).absolute()))
+        for base, candidate in ((self.root, absolute), (self.root_real, absolute.resolve())):
+            try:
+                relative = candidate.relative_to(base)
+            except ValueError:
+                continue
+            text = relative.as_posix()
+            return text if text != "." else "."
+        return absolute.as_posix()
+
+
+def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadResult:
+    """Load every target (files, chart dirs, kustomize dirs, CD repos) into documents."""
+    from scanner.inputs.values import parse_set_values
+
+    show = PathDisplay(options.root)
+    set_values = parse_set_values(list(options.set_values))  # ConfigError on bad syntax
+    walker = LayoutWalker(show.root, options.environment, options.mode, show)
+    for target in targets:
+        walker.add_target(Path(target))
+    plan = walker.plan
+
+    result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
+    for item in plan.items:
+        try:
+            if isinstance(item, ManifestFile):
+                _load_manifest(item, options, show, result)
+            elif isinstance(item, ChartDir):
+                result.extend(_render_chart(item, options, set_values, show))
+            elif isinstance(item, KustomizeDir):
+                from scanner.inputs.kustomize import KustomizeRender, render_kustomization
+
+                request = KustomizeRender(item.render_dir, item.environment)
+                result.extend(render_kustomization(request, show, options.max_file_bytes))
+        except InputProblemError as exc:
+            result.problems.append(exc.to_problem())
+        except Exception as exc:  # noqa: BLE001 - fail closed, never a traceback
+            where = item.path if not isinstance(item, KustomizeDir) else item.render_dir
+            result.problems.append(
+                InputProblem(
+                    path=show(where),
+                    line=None,
+                    column=None,
+                    message=f"could not load: {type(exc).__name__}: {exc}",
+                    hint="this is a bug in cdgate; please report it with the file",
+                    kind="io",
+                )
+            )
+    return result
+
+
+def load_file(path: Path, shown: str, *, scope: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Document]:
+    """Parse one YAML or JSON file into documents (raises `InputProblemError`)."""
+    from scanner.inputs.jsonpos import load_json_document
+    from scanner.inputs.yamlpos import load_yaml_documents
+
+    text = read_text_capped(path, shown, max_bytes)
+    if path.suffix.lower() == ".json":
+        return load_json_document(text, shown, scope=scope)
+    return load_yaml_documents(text, shown, scope=scope)
+
+
+def _load_manifest(item: ManifestFile, options: LoadOptions, show: PathDisplay, result: LoadResult) -> None:
+    shown = show(item.path)
+    documents = load_file(item.path, shown, scope=item.scope, max_bytes=options.max_file_bytes)
+    if not documents:
+        result.skipped.append((shown, "empty file (no YAML documents)"))
+        result.problems.append(
+            InputProblem(shown, None, None, "file holds no documents", "delete the file or add content", "empty", blocking=False)
+        )
+        return
+    result.documents.extend(documents)
+
+
+def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> LoadResult:
+    from scanner.inputs.helm import HelmRender, chart_values, render_chart
+
+    chart_dir = Path(item.path)
+    values = chart_values(
+        chart_dir.resolve(),
+        show.root_real,
+        options.environment,
+        [Path(v) for v in options.values_files],
+        set_values,
+        options.max_file_bytes,
+        show,
+    )
+    request = HelmRender(
+        chart_dir=chart_dir.resolve(),
+        environment=options.environment,
+        release_name=options.helm_release_name or chart_dir.resolve().name,
+        namespace=options.helm_namespace or "default",
+        values=values,
+    )
+    return render_chart(request, show, options.max_file_bytes)
