@@ -1,0 +1,144 @@
+"""cdgate's Kyverno engine: Kyverno `validate` rules evaluated in Python.
+
+`load_policies` reads ClusterPolicies and Policies (compiling and checking
+them once); `KyvernoPolicySet.evaluate` runs them on documents and returns
+raw results for the gate. `testfile.run_suite` runs Kyverno CLI test suites.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from scanner.engines.base import Level, RawResult
+from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
+from scanner.engines.kyverno.exceptions import PolicyException, build_exception, is_exception
+from scanner.engines.kyverno.matching import RequestInfo, ResourceView
+from scanner.engines.kyverno.policy import Policy, check_policy, load_policy_file
+from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, WARN, RuleResult
+from scanner.errors import PolicyError
+from scanner.inputs.document import Document, format_json_path
+
+__all__ = ["KyvernoPolicySet", "load_policies", "Policy", "RuleResult", "PASS", "FAIL", "SKIP", "ERROR", "WARN"]
+
+ENGINE = "kyverno"
+
+
+def _policy_files(paths: Sequence[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.suffix in (".yaml", ".yml") and not p.name.startswith("kyverno-test")
+                and ".kyverno-test" not in p.parts and p.is_file()
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise PolicyError("Kyverno policy path not found", path=str(raw), hint="check kyverno.policies in gate.yaml")
+    return files
+
+
+def load_policies(paths: Sequence[str | Path]) -> KyvernoPolicySet:
+    """Load, autogen-expand and check every Kyverno policy under `paths`.
+
+    Raises PolicyError naming the file, policy and rule for anything Kyverno
+    would reject (unknown operator, malformed anchor, bad JMESPath, unknown
+    variable). PolicyExceptions found in the same files are kept too.
+    """
+    import yaml
+
+    from scanner.engines.kyverno.yamlio import KubeLoader
+
+    policies: list[Policy] = []
+    exceptions: list[PolicyException] = []
+    for path in _policy_files(paths):
+        loaded = load_policy_file(path)
+        for policy in loaded:
+            check_policy(policy)
+        policies.extend(loaded)
+        try:
+            for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=KubeLoader):
+                if is_exception(doc):
+                    exceptions.append(build_exception(doc))
+        except yaml.YAMLError:
+            pass  # load_policy_file already reported YAML errors
+    seen: dict[str, str] = {}
+    for policy in policies:
+        if policy.key in seen and seen[policy.key] != policy.path:
+            raise PolicyError(f"policy {policy.key!r} is defined twice (also in {seen[policy.key]})", path=policy.path, line=policy.line)
+        seen[policy.key] = policy.path
+    return KyvernoPolicySet(policies, exceptions)
+
+
+class KyvernoPolicySet:
+    """Compiled Kyverno policies, ready to evaluate many documents."""
+
+    def __init__(self, policies: list[Policy], exceptions: list[PolicyException] | None = None,
+                 seconds_per_rule: float = 2.0) -> None:
+        self.policies = policies
+        self.exceptions = exceptions or []
+        self.seconds_per_rule = seconds_per_rule
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(p.rules) for p in self.policies)
+
+    def results(self, obj: dict, operation: str = "CREATE",
+                namespace_labels: dict[str, dict] | None = None) -> list[tuple[Policy, RuleResult]]:
+        """Every rule result (pass and skip included) for one resource object."""
+        inputs = EvalInputs(request=RequestInfo(operation=operation), exceptions=self.exceptions,
+                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule)
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
+        base = base_context(obj, inputs)
+        out = []
+        for policy in self.policies:
+            for result in evaluate_policy(policy, obj, inputs, base, view):
+                out.append((policy, result))
+        return out
+
+    def evaluate(self, documents: Sequence[Document], operation: str = "CREATE") -> list[RawResult]:
+        """Fail, warn and error results for the gate (passes and skips are dropped)."""
+        raw: list[RawResult] = []
+        for document in documents:
+            if not document.is_resource:
+                continue
+            for policy, result in self.results(document.obj, operation):
+                converted = to_raw(policy, result, document)
+                if converted is not None:
+                    raw.append(converted)
+        return raw
+
+
+def to_raw(policy: Policy, result: RuleResult, document: Document | None) -> RawResult | None:
+    scored = str(policy.annotations.get("policies.kyverno.io/scored", "")).lower() != "false"
+    if result.status == FAIL:
+        level = Level.DENY if scored else Level.WARN
+    elif result.status == WARN:
+        level = Level.WARN
+    elif result.status == ERROR:
+        level = Level.ERROR
+    else:
+        return None
+    json_path = format_json_path(result.path) if result.path else None
+    message = result.message or f"validation error: rule {result.rule} failed"
+    if result.status == ERROR:
+        message = f"policy {policy.key!r} rule {result.rule!r}: {message}"
+    return RawResult(
+        engine=ENGINE,
+        policy=policy.name,
+        message=message,
+        level=level,
+        rule_id=f"kyverno:{policy.name}/{result.rule}",
+        document=document,
+        json_path=json_path or None,
+        severity=policy.severity,
+        title=policy.title,
+        policy_path=policy.path,
+        policy_line=policy.line,
+        properties={"action": result.action, "status": result.status,
+                    **({"autogen_of": result.autogen_of} if result.autogen_of else {})},
+    )

@@ -1,0 +1,380 @@
+"""Evaluate validate rules on one resource: match, exceptions, context,
+preconditions, then deny / pattern / anyPattern / foreach.
+
+The statuses and their precedence follow Kyverno's validation handler:
+preconditions that do not hold skip; anchors that do not apply skip; in
+foreach a failing element fails the rule, elements that skip are passed
+over, and a rule whose elements all skip is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.engines.kyverno.budget import Budget, EvaluationLimit
+from scanner.engines.kyverno.conditions import ConditionError, evaluate_block
+from scanner.engines.kyverno.exceptions import PolicyException
+from scanner.engines.kyverno.images import extract_images
+from scanner.engines.kyverno.matching import RequestInfo, ResourceView, rule_excludes, rule_matches
+from scanner.engines.kyverno.patterns import PatternOutcome, match_pattern
+from scanner.engines.kyverno.policy import Policy, Rule
+from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, RuleResult
+from scanner.engines.kyverno.variables import VariableError, query, set_path, substitute
+
+MAX_FOREACH_ELEMENTS = 10_000
+
+
+class RuleFailure(Exception):
+    """Stops a rule with an error status and a message."""
+
+
+@dataclass
+class EvalInputs:
+    """Everything outside the policy that a rule may read."""
+
+    request: RequestInfo = field(default_factory=RequestInfo)
+    namespace_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # dotted name -> value (global)
+    rule_values: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (policy, rule)
+    resource_values: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (policy, resource)
+    config_maps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (ns, name)
+    exceptions: list[PolicyException] = field(default_factory=list)
+    old_object: dict[str, Any] | None = None
+    seconds: float = 2.0
+
+
+def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
+    request = inputs.request
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    is_delete = request.operation == "DELETE"
+    req: dict[str, Any] = {
+        "operation": request.operation,
+        "object": None if is_delete else obj,
+        "oldObject": obj if is_delete else old,
+        "userInfo": {"username": request.username, "groups": list(request.groups)},
+        "roles": list(request.roles),
+        "clusterRoles": list(request.cluster_roles),
+        "namespace": meta.get("namespace") or "",
+        "name": meta.get("name") or "",
+        "kind": {"kind": obj.get("kind")},
+    }
+    data: dict[str, Any] = {"request": req, "images": extract_images(obj)}
+    if request.username.startswith("system:serviceaccount:"):
+        parts = request.username.split(":")
+        if len(parts) >= 4:
+            data["serviceAccountNamespace"] = parts[2]
+            data["serviceAccountName"] = parts[3]
+    return data
+
+
+def _apply_values(data: dict[str, Any], values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        set_path(data, name, value)
+
+
+def _load_context(entries: list[dict[str, Any]], data: dict[str, Any], inputs: EvalInputs,
+                  provided: set[str], budget: Budget) -> None:
+    for entry in entries:
+        name = str(entry.get("name") or "")
+        if name in provided:
+            continue
+        try:
+            if "variable" in entry:
+                data_value = _variable_entry(entry["variable"] or {}, data, budget)
+            elif "configMap" in entry:
+                data_value = _config_map_entry(entry["configMap"] or {}, data, inputs, budget)
+            else:
+                source = next((k for k in ("apiCall", "imageRegistry", "globalReference") if k in entry), "unknown")
+                raise RuleFailure(f"context entry {name!r}: {source} cannot be resolved offline; give its value in the test values")
+        except VariableError as exc:
+            raise RuleFailure(f"failed to load context entry {name!r}: {exc}") from None
+        set_path(data, name, data_value)
+
+
+def _variable_entry(spec: dict[str, Any], data: dict[str, Any], budget: Budget) -> Any:
+    default = spec.get("default")
+    jmes = spec.get("jmesPath")
+    try:
+        if spec.get("value") is not None:
+            value = substitute(spec["value"], data, budget=budget)
+            if jmes:
+                value = query(str(substitute(jmes, data, budget=budget)), value, budget)
+        elif jmes:
+            value = query(str(substitute(jmes, data, budget=budget)), data, budget)
+        else:
+            raise VariableError("a variable context entry needs value or jmesPath")
+    except VariableError:
+        if default is not None:
+            return substitute(default, data, budget=budget)
+        raise
+    if value is None and default is not None:
+        return substitute(default, data, budget=budget)
+    return value
+
+
+def _config_map_entry(spec: dict[str, Any], data: dict[str, Any], inputs: EvalInputs, budget: Budget) -> Any:
+    name = substitute(spec.get("name"), data, budget=budget)
+    namespace = substitute(spec.get("namespace") or "default", data, budget=budget)
+    found = inputs.config_maps.get((str(namespace), str(name)))
+    if found is None:
+        raise RuleFailure(f"failed to get configmap {namespace}/{name}: not found")
+    return found
+
+
+def _message(rule: Rule, data: dict[str, Any], budget: Budget) -> str:
+    raw = rule.message
+    if not raw:
+        return ""
+    try:
+        value = substitute(raw, data, budget=budget)
+    except VariableError:
+        return raw
+    return value if isinstance(value, str) else raw
+
+
+@dataclass
+class _Verdict:
+    status: str
+    message: str = ""
+    path: tuple[str | int, ...] | None = None
+
+
+class RuleRunner:
+    """Runs one rule's validate block against a resource (and its foreach elements)."""
+
+    def __init__(self, rule: Rule, inputs: EvalInputs, budget: Budget, provided: set[str], resource: dict[str, Any]):
+        self.rule = rule
+        self.inputs = inputs
+        self.budget = budget
+        self.provided = provided
+        self.resource = resource
+
+    def run(self, data: dict[str, Any]) -> _Verdict | None:
+        return self._validate(self.rule.validate, data, None, 0, top=True)
+
+    def _validate(self, spec: dict[str, Any], data: dict[str, Any], element: Any, nesting: int, top: bool) -> _Verdict | None:
+        if not top:
+            _load_context([c for c in spec.get("context") or [] if isinstance(c, dict)], data, self.inputs, self.provided, self.budget)
+            try:
+                if not evaluate_block(spec.get("preconditions"), data, lenient=True, budget=self.budget):
+                    return _Verdict(SKIP, "preconditions not met")
+            except (ConditionError, VariableError) as exc:
+                return _Verdict(ERROR, f"failed to evaluate preconditions: {exc}")
+        if "deny" in spec:
+            return self._deny(spec.get("deny") or {}, data)
+        if "pattern" in spec or "anyPattern" in spec:
+            return self._patterns(spec, data, element)
+        if "foreach" in spec:
+            return self._foreach(spec["foreach"] or [], data, element, nesting)
+        return None
+
+    def _deny(self, deny: dict[str, Any], data: dict[str, Any]) -> _Verdict:
+        try:
+            denied = evaluate_block(deny.get("conditions"), data, lenient=False, budget=self.budget)
+        except (ConditionError, VariableError) as exc:
+            return _Verdict(ERROR, f"failed to check deny conditions: {exc}")
+        if denied:
+            msg = _message(self.rule, data, self.budget) or f"validation error: rule {self.rule.name} failed"
+            return _Verdict(FAIL, msg)
+        return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")
+
+    def _target(self, element: Any) -> Any:
+        if element is not None:
+            return element
+        if self.inputs.request.operation == "DELETE":
+            return None
+        return self.resource
+
+    def _patterns(self, spec: dict[str, Any], data: dict[str, Any], element: Any) -> _Verdict | None:
+        target = self._target(element)
+        try:
+            if "pattern" in spec:
+                pattern = substitute(spec["pattern"], data, budget=self.budget)
+                if target is None:
+                    return None
+                return self._single(match_pattern(target, pattern, self.budget), data)
+            any_patterns = substitute(spec["anyPattern"], data, budget=self.budget)
+        except VariableError as exc:
+            return _Verdict(ERROR, f"variable substitution failed: {exc}")
+        if target is None:
+            return None
+        if not isinstance(any_patterns, list):
+            return _Verdict(ERROR, "failed to deserialize anyPattern, expected type array")
+        failed: list[str] = []
+        skipped: list[str] = []
+        first_path: tuple[str | int, ...] | None = None
+        for idx, pattern in enumerate(any_patterns):
+            outcome = match_pattern(target, pattern, self.budget)
+            if outcome.status == PASS:
+                return _Verdict(PASS, f"validation rule '{self.rule.name}' anyPattern[{idx}] passed.")
+            if outcome.status == SKIP:
+                skipped.append(f"rule {self.rule.name}[{idx}] skipped: {outcome.message}")
+            elif outcome.path:
+                failed.append(f"rule {self.rule.name}[{idx}] failed at path {outcome.path}")
+                first_path = first_path or outcome.json_path()
+            else:
+                failed.append(f"rule {self.rule.name}[{idx}] failed: {outcome.message}")
+        if skipped and not failed:
+            return _Verdict(SKIP, " ".join(skipped))
+        if failed:
+            msg = _message(self.rule, data, self.budget)
+            detail = " ".join(failed)
+            if not msg:
+                text = f"validation error: {detail}"
+            elif msg.endswith("."):
+                text = f"validation error: {msg} {detail}"
+            else:
+                text = f"validation error: {msg}. {detail}"
+            return _Verdict(FAIL, text, first_path)
+        return _Verdict(PASS, self.rule.message)
+
+    def _single(self, outcome: PatternOutcome, data: dict[str, Any]) -> _Verdict:
+        if outcome.status == PASS:
+            return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")
+        if outcome.status == SKIP:
+            return _Verdict(SKIP, outcome.message)
+        msg = _message(self.rule, data, self.budget)
+        prefix = f"validation error: {msg if msg.endswith('.') or not msg else msg + '.'} " if msg else "validation error: "
+        if outcome.status == FAIL and outcome.path:
+            return _Verdict(FAIL, f"{prefix}rule {self.rule.name} failed at path {outcome.path}", outcome.json_path())
+        return _Verdict(ERROR, f"{prefix}rule {self.rule.name} execution error: {outcome.message}")
+
+    def _foreach(self, items: list[dict[str, Any]], data: dict[str, Any], element: Any, nesting: int) -> _Verdict | None:
+        applied = 0
+        for item in items:
+            expr = str(item.get("list") or "").strip()
+            if expr.startswith("{{") and expr.endswith("}}"):
+                expr = expr[2:-2].strip()
+            try:
+                elements = query(expr, data, self.budget)
+            except VariableError:
+                continue
+            if not isinstance(elements, list):
+                continue
+            if len(elements) > MAX_FOREACH_ELEMENTS:
+                raise EvaluationLimit(f"foreach list has more than {MAX_FOREACH_ELEMENTS} elements")
+            verdict, count = self._elements(item, elements, data, element, nesting)
+            if verdict.status != PASS:
+                return verdict
+            applied += count
+        if applied == 0:
+            return _Verdict(SKIP, "rule skipped")
+        return _Verdict(PASS, "rule passed")
+
+    def _elements(self, item: dict[str, Any], elements: list[Any], data: dict[str, Any], element: Any,
+                  nesting: int) -> tuple[_Verdict, int]:
+        applied = 0
+        scope = item.get("elementScope")
+        for index, value in enumerate(elements):
+            if value is None:
+                continue
+            self.budget.charge()
+            scoped = isinstance(value, dict)
+            if scope is not None:
+                if scope and not isinstance(value, dict):
+                    return _Verdict(ERROR, f"failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type={type(value).__name__}"), applied
+                scoped = bool(scope)
+            child = dict(data)
+            child["element"] = value
+            child["elementIndex"] = index
+            child[f"element{nesting}"] = value
+            child[f"elementIndex{nesting}"] = index
+            target = value if scoped else element
+            try:
+                verdict = self._validate(item, child, target, nesting + 1, top=False)
+            except RuleFailure as exc:
+                verdict = _Verdict(ERROR, str(exc))
+            if verdict is None or verdict.status == SKIP:
+                continue
+            if verdict.status != PASS:
+                if verdict.status == ERROR and index < len(elements) - 1:
+                    continue
+                path = verdict.path
+                return _Verdict(verdict.status, f"validation failure: {verdict.message}", path), applied
+            applied += 1
+        return _Verdict(PASS, ""), applied
+
+
+def _values_for(policy: Policy, rule: Rule, obj: dict[str, Any], inputs: EvalInputs) -> dict[str, Any]:
+    merged = dict(inputs.values)
+    name = str((obj.get("metadata") or {}).get("name") or "")
+    for key in (policy.name, policy.key):
+        merged.update(inputs.resource_values.get((key, name), {}))
+        merged.update(inputs.rule_values.get((key, rule.name), {}))
+        if rule.autogen_of:
+            merged.update(inputs.rule_values.get((key, rule.autogen_of), {}))
+    return merged
+
+
+def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: ResourceView, inputs: EvalInputs,
+                  budget: Budget, base: dict[str, Any]) -> RuleResult | None:
+    """The rule's result on `obj`, or None when the rule does not apply to it."""
+    request = inputs.request
+    if not rule_matches(rule.match, view, request) or rule_excludes(rule.exclude, view, request):
+        return None
+    result = RuleResult(policy=policy.key, rule=rule.name, status=PASS, action=rule.action, autogen_of=rule.autogen_of)
+    values = _values_for(policy, rule, obj, inputs)
+    data = dict(base)
+    data["request"] = dict(base["request"])
+    if values:
+        data = _deep_copy_top(data)
+        _apply_values(data, values)
+    for exception in inputs.exceptions:
+        if exception.covers(policy.key, rule.name) and exception.applies(view, request, data):
+            result.status = SKIP
+            result.message = f"rule skipped due to policy exception {exception.key}"
+            return result
+    provided = {name for name in values}
+    try:
+        _load_context(rule.context, data, inputs, provided, budget)
+        try:
+            if not evaluate_block(rule.preconditions, data, lenient=True, budget=budget):
+                result.status, result.message = SKIP, "preconditions not met"
+                return result
+        except (ConditionError, VariableError) as exc:
+            result.status, result.message = ERROR, f"failed to evaluate preconditions: {exc}"
+            return result
+        verdict = RuleRunner(rule, inputs, budget, provided, obj).run(data)
+    except RuleFailure as exc:
+        result.status, result.message = ERROR, str(exc)
+        return result
+    if verdict is None:
+        return None
+    result.status, result.message, result.path = verdict.status, verdict.message, verdict.path
+    return result
+
+
+def _deep_copy_top(data: dict[str, Any]) -> dict[str, Any]:
+    """Copy the maps that values files write into, never the resource itself."""
+    out = dict(data)
+    out["request"] = dict(data.get("request") or {})
+    return out
+
+
+def evaluate_policy(policy: Policy, obj: dict[str, Any], inputs: EvalInputs,
+                    base: dict[str, Any] | None = None, view: ResourceView | None = None) -> list[RuleResult]:
+    """Every rule of `policy` that applies to `obj`, in rule order."""
+    if policy.kind == "Policy" and policy.namespace:
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        if (meta.get("namespace") or "") != policy.namespace:
+            return []
+    if view is None:
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
+    if base is None:
+        base = base_context(obj, inputs, inputs.old_object)
+    out = []
+    for rule in policy.rules:
+        budget = Budget(seconds=inputs.seconds)
+        try:
+            result = evaluate_rule(policy, rule, obj, view, inputs, budget, base)
+        except EvaluationLimit as exc:
+            result = RuleResult(policy.key, rule.name, ERROR, f"evaluation stopped: {exc}", action=rule.action,
+                                autogen_of=rule.autogen_of)
+        except RecursionError:
+            result = RuleResult(policy.key, rule.name, ERROR, "evaluation stopped: structure nested too deeply",
+                                action=rule.action, autogen_of=rule.autogen_of)
+        if result is not None:
+            out.append(result)
+    return out

@@ -1,0 +1,277 @@
+"""`kyverno test`: run `kyverno-test.yaml` suites and score them strictly.
+
+A suite (`cli.kyverno.io/v1alpha1` `Test`) names policies, resources,
+values, user info, exceptions and expected results. A row passes only when
+the engine produced exactly the expected result for that policy, rule and
+each listed resource; a row the engine has nothing to say about fails
+(Kyverno's own CLI would count it as passed).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
+from scanner.engines.kyverno.exceptions import build_exception, is_exception
+from scanner.engines.kyverno.matching import RequestInfo, ResourceView
+from scanner.engines.kyverno.policy import Policy, check_policy, is_policy, build_policy
+from scanner.engines.kyverno.results import FAIL, WARN, RuleResult
+from scanner.engines.kyverno.yamlio import load_all
+from scanner.errors import CdgateError, PolicyError
+
+TEST_FILE_NAMES = ("kyverno-test.yaml", "kyverno-test.yml")
+
+
+@dataclass
+class RowOutcome:
+    """One expected result row, per resource, and whether the engine agreed."""
+
+    policy: str
+    rule: str
+    resource: str
+    kind: str
+    expected: str
+    actual: str  # what the engine said, or "none"
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class SuiteOutcome:
+    path: str
+    rows: list[RowOutcome] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and bool(self.rows) and all(r.passed for r in self.rows)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return sum(r.passed for r in self.rows), len(self.rows)
+
+
+def find_test_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every `kyverno-test.yaml` under the given files and directories, sorted."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            for name in TEST_FILE_NAMES:
+                found.extend(sorted(path.rglob(name)))
+        else:
+            raise CdgateError(f"no such file or directory: {raw}", hint="pass a kyverno-test.yaml or a folder holding some")
+    return sorted(set(found))
+
+
+def _read_docs(path: Path) -> list[Any]:
+    import yaml
+
+    try:
+        return list(load_all(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise CdgateError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CdgateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+                          line=(mark.line + 1) if mark else None) from None
+
+
+def _files(base: Path, entries: Any) -> list[Path]:
+    out: list[Path] = []
+    for entry in entries or []:
+        path = (base / str(entry)).resolve()
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")))
+        else:
+            out.append(path)
+    return out
+
+
+def _load_values(base: Path, spec: dict[str, Any], inputs: EvalInputs) -> list[str]:
+    """Read `variables:` (a values file) and inline `values:`; return value names."""
+    blocks: list[dict[str, Any]] = []
+    if spec.get("variables"):
+        docs = _read_docs(base / str(spec["variables"]))
+        blocks.extend(d for d in docs if isinstance(d, dict))
+    if isinstance(spec.get("values"), dict):
+        blocks.append(spec["values"])
+    names: list[str] = []
+    for block in blocks:
+        for key, value in (block.get("globalValues") or {}).items():
+            inputs.values[str(key)] = value
+            names.append(str(key))
+        for pol in block.get("policies") or []:
+            pname = str(pol.get("name") or "")
+            for rule in pol.get("rules") or []:
+                vals = {str(k): v for k, v in (rule.get("values") or {}).items()}
+                inputs.rule_values.setdefault((pname, str(rule.get("name") or "")), {}).update(vals)
+                names.extend(vals)
+            for res in pol.get("resources") or []:
+                vals = {str(k): v for k, v in (res.get("values") or {}).items()}
+                inputs.resource_values.setdefault((pname, str(res.get("name") or "")), {}).update(vals)
+                names.extend(vals)
+        for ns in block.get("namespaceSelector") or []:
+            inputs.namespace_labels[str(ns.get("name") or "")] = dict(ns.get("labels") or {})
+    return names
+
+
+def _load_userinfo(base: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    if not spec.get("userinfo"):
+        return {}
+    docs = _read_docs(base / str(spec["userinfo"]))
+    return docs[0] if docs and isinstance(docs[0], dict) else {}
+
+
+def _request(userinfo: dict[str, Any], operation: str) -> RequestInfo:
+    user = userinfo.get("userInfo") or {}
+    return RequestInfo(
+        operation=operation,
+        username=str(user.get("username") or ""),
+        groups=tuple(str(g) for g in user.get("groups") or []),
+        roles=tuple(str(r) for r in userinfo.get("roles") or []),
+        cluster_roles=tuple(str(r) for r in userinfo.get("clusterRoles") or []),
+    )
+
+
+def _operation_for(inputs: EvalInputs, policy: Policy, name: str) -> str:
+    for key in (policy.name, policy.key):
+        vals = inputs.resource_values.get((key, name), {})
+        if "request.operation" in vals:
+            return str(vals["request.operation"])
+    for (pname, _rule), vals in inputs.rule_values.items():
+        if pname in (policy.name, policy.key) and "request.operation" in vals:
+            return str(vals["request.operation"])
+    return str(inputs.values.get("request.operation") or "CREATE")
+
+
+def _scored(policy: Policy, result: RuleResult) -> str:
+    if result.status == FAIL and str(policy.annotations.get("policies.kyverno.io/scored", "")).lower() == "false":
+        return WARN
+    return result.status
+
+
+def run_suite(test_path: Path) -> SuiteOutcome:
+    """Run one `kyverno-test.yaml`; errors in the suite become `error`."""
+    started = time.perf_counter()
+    outcome = SuiteOutcome(path=str(test_path))
+    try:
+        _run(test_path, outcome)
+    except CdgateError as exc:
+        outcome.error = str(exc)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _run(test_path: Path, outcome: SuiteOutcome) -> None:
+    docs = _read_docs(test_path)
+    if not docs or not isinstance(docs[0], dict):
+        raise CdgateError("empty test file", path=str(test_path))
+    spec = docs[0]
+    base = test_path.parent
+    inputs = EvalInputs()
+    value_names = _load_values(base, spec, inputs)
+    userinfo = _load_userinfo(base, spec)
+
+    policies: list[Policy] = []
+    for path in _files(base, spec.get("policies")):
+        if not path.exists():
+            raise PolicyError("policy file not found", path=str(path))
+        for doc in _read_docs(path):
+            if is_policy(doc):
+                policy = build_policy(doc, str(path))
+                check_policy(policy, extra_roots=value_names, check_roots=False)
+                policies.append(policy)
+            elif is_exception(doc):
+                inputs.exceptions.append(build_exception(doc))
+    for path in _files(base, spec.get("exceptions")):
+        for doc in _read_docs(path):
+            if is_exception(doc):
+                inputs.exceptions.append(build_exception(doc))
+    resources: list[dict[str, Any]] = []
+    for path in _files(base, spec.get("resources")):
+        if not path.exists():
+            raise CdgateError("resource file not found", path=str(path))
+        for doc in _read_docs(path):
+            if isinstance(doc, dict) and doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+                resources.extend(d for d in doc["items"] if isinstance(d, dict))
+            elif isinstance(doc, dict) and doc.get("kind"):
+                resources.append(doc)
+    for path in _files(base, spec.get("clusterResources")):
+        for doc in _read_docs(path) if path.exists() else []:
+            if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
+                meta = doc.get("metadata") or {}
+                inputs.config_maps[(str(meta.get("namespace") or "default"), str(meta.get("name") or ""))] = doc
+            if isinstance(doc, dict) and doc.get("kind") == "Namespace":
+                meta = doc.get("metadata") or {}
+                inputs.namespace_labels.setdefault(str(meta.get("name") or ""), dict(meta.get("labels") or {}))
+
+    results: list[tuple[dict[str, Any], Policy, RuleResult]] = []
+    for policy in policies:
+        for obj in resources:
+            meta = obj.get("metadata") or {}
+            name = str(meta.get("name") or "")
+            operation = _operation_for(inputs, policy, name)
+            local = EvalInputs(**{**inputs.__dict__, "request": _request(userinfo, operation)})
+            view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
+            base_ctx = base_context(obj, local)
+            for result in evaluate_policy(policy, obj, local, base_ctx, view):
+                results.append((obj, policy, result))
+
+    for row in spec.get("results") or []:
+        outcome.rows.extend(_score_row(row, results))
+
+
+def _names(row: dict[str, Any]) -> list[str]:
+    names = [str(r) for r in row.get("resources") or []]
+    if row.get("resource"):
+        names.append(str(row["resource"]))
+    return names
+
+
+def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> bool:
+    meta = obj.get("metadata") or {}
+    name = str(meta.get("name") or "")
+    namespace = str(meta.get("namespace") or "")
+    if row.get("kind") and str(row["kind"]) != str(obj.get("kind")):
+        return False
+    if row.get("namespace") and str(row["namespace"]) != namespace:
+        return False
+    if wanted == name:
+        return True
+    if "/" in wanted:
+        return wanted in (f"{namespace}/{name}", f"{obj.get('kind')}/{name}", f"{obj.get('kind')}/{namespace}/{name}")
+    return False
+
+
+def _rule_matches(result: RuleResult, rule: str) -> bool:
+    return result.rule in (rule, f"autogen-{rule}", f"autogen-cronjob-{rule}")
+
+
+def _score_row(row: dict[str, Any], results: list[tuple[dict[str, Any], Policy, RuleResult]]) -> list[RowOutcome]:
+    expected = str(row.get("result") or row.get("status") or "")
+    policy_name = str(row.get("policy") or "")
+    rule = str(row.get("rule") or "")
+    out = []
+    for wanted in _names(row) or [""]:
+        got = [
+            (policy, r)
+            for obj, policy, r in results
+            if (r.policy == policy_name or policy.name == policy_name)
+            and _rule_matches(r, rule)
+            and _resource_matches(obj, wanted, row)
+        ]
+        statuses = sorted({_scored(p, r) for p, r in got})
+        actual = ",".join(statuses) if statuses else "none"
+        message = "; ".join(r.message for _, r in got if r.message)[:500]
+        out.append(
+            RowOutcome(policy_name, rule, wanted, str(row.get("kind") or ""), expected, actual,
+                       passed=bool(got) and statuses == [expected], message=message)
+        )
+    return out
