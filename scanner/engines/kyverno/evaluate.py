@@ -311,9 +311,12 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
                   budget: Budget, base: dict[str, Any]) -> RuleResult | None:
     """The rule's result on `obj`, or None when the rule does not apply to it."""
     request = inputs.request
-    if not rule_matches(rule.match, view, request) or rule_excludes(rule.exclude, view, request):
+    if not rule_matches(rule.match, view, request):
         return None
     result = RuleResult(policy=policy.key, rule=rule.name, status=PASS, action=rule.action, autogen_of=rule.autogen_of)
+    if rule_excludes(rule.exclude, view, request):
+        result.status, result.message = SKIP, "resource excluded by the rule's exclude block"
+        return result
     values = _values_for(policy, rule, obj, inputs)
     data = dict(base)
     data["request"] = dict(base["request"])
@@ -325,7 +328,7 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
             result.status = SKIP
             result.message = f"rule skipped due to policy exception {exception.key}"
             return result
-    provided = {name for name in values}
+    provided = _provided_names(values)
     try:
         _load_context(rule.context, data, inputs, provided, budget)
         try:
@@ -343,6 +346,16 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
         return None
     result.status, result.message, result.path = verdict.status, verdict.message, verdict.path
     return result
+
+
+def _provided_names(values: dict[str, Any]) -> set[str]:
+    """Context names a values file already set (`varA` for `varA.data.x`)."""
+    names = set(values)
+    for name in values:
+        parts = name.split(".")
+        for end in range(1, len(parts)):
+            names.add(".".join(parts[:end]))
+    return names
 
 
 def _deep_copy_top(data: dict[str, Any]) -> dict[str, Any]:

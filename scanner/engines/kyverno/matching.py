@@ -26,6 +26,10 @@ class RequestInfo:
     roles: tuple[str, ...] = ()
     cluster_roles: tuple[str, ...] = ()
 
+    @property
+    def anonymous(self) -> bool:
+        return not (self.username or self.groups or self.roles or self.cluster_roles)
+
 
 @dataclass
 class ResourceView:
@@ -156,7 +160,9 @@ def _subjects_match(subjects: list[Any], request: RequestInfo) -> bool:
 
 
 def _user_criteria(block: dict[str, Any], request: RequestInfo) -> list[bool]:
-    out = []
+    out: list[bool] = []
+    if request.anonymous:
+        return out  # no admission info (background scan, CLI without userinfo): Kyverno ignores user criteria
     roles = block.get("roles") or []
     if roles:
         out.append(any(r in request.roles for r in roles))

@@ -204,7 +204,14 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
             elif isinstance(doc, dict) and doc.get("kind"):
                 resources.append(doc)
     for path in _files(base, spec.get("clusterResources")):
-        for doc in _read_docs(path) if path.exists() else []:
+        docs = _read_docs(path) if path.exists() else []
+        expanded = []
+        for doc in docs:
+            if isinstance(doc, dict) and doc.get("kind") == "ClusterResource":
+                expanded.extend((doc.get("spec") or {}).get("resources") or [])
+            else:
+                expanded.append(doc)
+        for doc in expanded:
             if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
                 meta = doc.get("metadata") or {}
                 inputs.config_maps[(str(meta.get("namespace") or "default"), str(meta.get("name") or ""))] = doc
@@ -238,7 +245,7 @@ def _names(row: dict[str, Any]) -> list[str]:
 def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> bool:
     meta = obj.get("metadata") or {}
     name = str(meta.get("name") or "")
-    namespace = str(meta.get("namespace") or "")
+    namespace = str(meta.get("namespace") or "default")
     if row.get("kind") and str(row["kind"]) != str(obj.get("kind")):
         return False
     if row.get("namespace") and str(row["namespace"]) != namespace:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import jmespath
 from jmespath import exceptions as jexc
+from jmespath.visitor import TreeInterpreter
 
 from scanner.engines.kyverno.budget import Budget
 from scanner.engines.kyverno.jmes_functions import FUNCTIONS, JMESPATH_ERRORS
@@ -29,6 +30,26 @@ _SIMPLE_PATH = re.compile(
     r"""^(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]*")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]*")|\[\d+\])*$"""
 )
 _OPTIONS = jmespath.Options(custom_functions=FUNCTIONS)
+
+
+class _Interpreter(TreeInterpreter):
+    """JMESPath as Kyverno evaluates it: `a.b.f(@)` on a missing `b` is null.
+
+    Kyverno's JMESPath stops a subexpression at null instead of passing the
+    null on to a function (which would raise a type error), so
+    `containers[].resources.keys(@)` skips containers without resources.
+    """
+
+    def visit_subexpression(self, node: dict[str, Any], value: Any) -> Any:
+        result = value
+        for child in node["children"]:
+            result = self.visit(child, result)
+            if result is None:
+                return None
+        return result
+
+
+_INTERPRETER = _Interpreter(_OPTIONS)
 
 
 class VariableError(Exception):
@@ -63,7 +84,7 @@ def query(expr: str, data: Any, budget: Budget | None = None) -> Any:
     if budget is not None:
         budget.charge(8)
     try:
-        result = compiled.search(data, options=_OPTIONS)
+        result = _INTERPRETER.visit(compiled.parsed, data)
     except JMESPATH_ERRORS as exc:
         raise VariableError(f"JMESPath query {expr!r} failed: {_first_line(exc)}") from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
