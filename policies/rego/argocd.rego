@@ -45,7 +45,7 @@ deny contains {
 } if {
 	some app in app_specs
 	_automated(app.spec)
-	object.get(app.spec.syncPolicy.automated, "selfHeal", false) != true
+	object.get(app.spec, ["syncPolicy", "automated", "selfHeal"], false) != true
 }
 
 # `automated: {}` turns automation on; `enabled: false` (Argo CD 3) turns it off.

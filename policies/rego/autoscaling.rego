@@ -43,7 +43,7 @@ warn contains {
 	"path": ["spec", "minReplicas"],
 } if {
 	_is_hpa
-	lowest := object.get(input.spec, "minReplicas", 1)
+	lowest := object.get(input, ["spec", "minReplicas"], 1)
 	is_number(lowest)
 	lowest < 2
 }

@@ -9,13 +9,14 @@ import rego.v1
 import data.cdgate.lib.context
 import data.cdgate.lib.pods
 import data.cdgate.lib.selectors
+import data.cdgate.lib.values
 
 input_mode := "repo"
 
 _replicated_kinds := {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"}
 
 _budgets contains {"namespace": context.namespace_of(obj), "selector": obj.spec.selector} if {
-	some doc in input.documents
+	some doc in values.list(input.documents)
 	obj := doc.contents
 	is_object(obj)
 	obj.kind == "PodDisruptionBudget"
@@ -29,14 +30,14 @@ deny contains {
 	"document": doc.index,
 	"path": ["spec", "replicas"],
 } if {
-	some doc in input.documents
+	some doc in values.list(input.documents)
 	obj := doc.contents
 	is_object(obj)
 	obj.kind in _replicated_kinds
 	is_number(obj.spec.replicas)
 	obj.spec.replicas > 1
 	some pod in pods.pod_specs_of(obj)
-	labels := object.get(pod.meta, "labels", {})
+	labels := values.obj(object.get(pod.meta, "labels", {}))
 	not _protected(context.namespace_of(obj), labels)
 }
 

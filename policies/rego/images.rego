@@ -9,6 +9,7 @@ import rego.v1
 
 import data.cdgate.lib.context
 import data.cdgate.lib.pods
+import data.cdgate.lib.values
 
 # parse(ref) splits an image reference into registry, repository, tag and digest.
 # Docker Hub is the registry when the first component is not a host name.
@@ -82,7 +83,7 @@ deny contains {
 	"path": pods.field_path(img.c, ["image"]),
 } if {
 	env := context.environment
-	env in context.param("require_digest_environments", ["prod"])
+	env in values.list(context.param("require_digest_environments", ["prod"]))
 	some img in images
 	not startswith(img.ref.digest, "sha256:")
 }
@@ -94,7 +95,7 @@ deny contains {
 	"path": pods.field_path(img.c, ["image"]),
 } if {
 	allowed := context.param("allowed_registries", [])
-	count(allowed) > 0
+	count(values.list(allowed)) > 0
 	some img in images
 	not _registry_allowed(img.ref, allowed)
 }
@@ -103,7 +104,8 @@ deny contains {
 _registry_allowed(ref, allowed) if ref.registry in allowed
 
 _registry_allowed(ref, allowed) if {
-	some prefix in allowed
+	some prefix in values.list(allowed)
+	is_string(prefix)
 	contains(prefix, "/")
 	startswith(sprintf("%s/%s", [ref.registry, ref.repository]), sprintf("%s/", [trim_suffix(prefix, "/")]))
 }

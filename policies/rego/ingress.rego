@@ -5,6 +5,7 @@ package cdgate.k8s.ingress
 import rego.v1
 
 import data.cdgate.lib.context
+import data.cdgate.lib.values
 
 _is_ingress if {
 	input.kind == "Ingress"
@@ -12,8 +13,9 @@ _is_ingress if {
 }
 
 _tls_hosts contains host if {
-	some entry in object.get(input.spec, "tls", [])
-	some host in object.get(entry, "hosts", [])
+	_is_ingress
+	some entry in values.list(object.get(input, ["spec", "tls"], []))
+	some host in values.list(object.get(values.obj(entry), "hosts", []))
 }
 
 # CDG-K8S-120: an Ingress with no TLS at all.
@@ -23,7 +25,7 @@ deny contains {
 	"path": ["spec", "tls"],
 } if {
 	_is_ingress
-	count(object.get(input, ["spec", "tls"], [])) == 0
+	count(values.list(object.get(input, ["spec", "tls"], []))) == 0
 }
 
 # CDG-K8S-121: a host served without a matching TLS entry.
@@ -33,8 +35,8 @@ deny contains {
 	"path": ["spec", "rules", i, "host"],
 } if {
 	_is_ingress
-	count(object.get(input, ["spec", "tls"], [])) > 0
-	some i, rule in object.get(input.spec, "rules", [])
+	count(values.list(object.get(input, ["spec", "tls"], []))) > 0
+	some i, rule in values.list(object.get(input, ["spec", "rules"], []))
 	is_string(rule.host)
 	not _covered(rule.host)
 }
@@ -44,6 +46,7 @@ _covered(host) if host in _tls_hosts
 # A wildcard TLS host covers exactly one extra label: *.example.com covers a.example.com.
 _covered(host) if {
 	some pattern in _tls_hosts
+	is_string(pattern)
 	startswith(pattern, "*.")
 	suffix := substring(pattern, 1, -1)
 	endswith(host, suffix)

@@ -14,13 +14,14 @@ import rego.v1
 import data.cdgate.lib.context
 import data.cdgate.lib.pods
 import data.cdgate.lib.selectors
+import data.cdgate.lib.values
 
 input_mode := "repo"
 
-_exempt := {ns | some ns in context.param("exempt_namespaces", ["kube-system", "kube-public", "kube-node-lease"])}
+_exempt := {ns | some ns in values.list(context.param("exempt_namespaces", ["kube-system", "kube-public", "kube-node-lease"]))}
 
 _objects contains {"index": doc.index, "obj": doc.contents} if {
-	some doc in input.documents
+	some doc in values.list(input.documents)
 	is_object(doc.contents)
 	is_string(doc.contents.kind)
 }
@@ -40,7 +41,8 @@ _quota_namespaces contains context.namespace_of(o.obj) if {
 _denied_namespaces(type) := {context.namespace_of(o.obj) |
 	some o in _objects
 	o.obj.kind == "NetworkPolicy"
-	_default_deny(object.get(o.obj, "spec", {}), type)
+	is_object(o.obj.spec)
+	_default_deny(o.obj.spec, type)
 }
 
 # A NetworkPolicy is default-deny for `type` when it selects every pod,
@@ -48,14 +50,14 @@ _denied_namespaces(type) := {context.namespace_of(o.obj) |
 _default_deny(spec, type) if {
 	selectors.selects_all(object.get(spec, "podSelector", {}))
 	type in _policy_types(spec)
-	count(object.get(spec, lower(type), [])) == 0
+	count(values.list(object.get(spec, lower(type), []))) == 0
 }
 
 # policyTypes defaults to Ingress, plus Egress when egress rules are present.
 _policy_types(spec) := spec.policyTypes if {
 	is_array(spec.policyTypes)
 } else := ["Ingress", "Egress"] if {
-	count(object.get(spec, "egress", [])) > 0
+	count(values.list(object.get(spec, "egress", []))) > 0
 } else := ["Ingress"]
 
 # anchor(ns): the document and field a namespace-level finding points at.

@@ -10,6 +10,7 @@ import rego.v1
 
 import data.cdgate.lib.context
 import data.cdgate.lib.pods
+import data.cdgate.lib.values
 
 # Capabilities the baseline level allows a container to add.
 baseline_capabilities := {
@@ -45,12 +46,13 @@ deny contains {
 
 # CDG-K8S-003: hostPath volumes.
 deny contains {
-	"msg": sprintf("%s: volume %q mounts the node path %q; use a persistentVolumeClaim, configMap, secret or emptyDir instead", [context.resource, object.get(vol, "name", sprintf("#%d", [i])), object.get(vol.hostPath, "path", "")]),
+	"msg": sprintf("%s: volume %q mounts the node path %q; use a persistentVolumeClaim, configMap, secret or emptyDir instead", [context.resource, object.get(vol, "name", sprintf("#%d", [i])), object.get(vol, ["hostPath", "path"], "")]),
 	"rule_id": "CDG-K8S-003",
 	"path": array.concat(pod.path, ["volumes", i, "hostPath"]),
 } if {
 	some pod in pods.pod_specs
-	some i, vol in object.get(pod.spec, "volumes", [])
+	some i, vol in values.list(object.get(pod.spec, "volumes", []))
+	is_object(vol)
 	vol.hostPath
 }
 
@@ -61,7 +63,7 @@ deny contains {
 	"path": pods.field_path(c, ["ports", j, "hostPort"]),
 } if {
 	some c in pods.containers
-	some j, port in object.get(c.container, "ports", [])
+	some j, port in values.list(object.get(c.container, "ports", []))
 	port.hostPort
 	port.hostPort != 0
 }
@@ -73,7 +75,8 @@ deny contains {
 	"path": pods.field_path(c, ["securityContext", "capabilities", "add", k]),
 } if {
 	some c in pods.containers
-	some k, cap in object.get(c.container, ["securityContext", "capabilities", "add"], [])
+	some k, cap in values.list(object.get(c.container, ["securityContext", "capabilities", "add"], []))
+	is_string(cap)
 	not baseline_capabilities[normalize_capability(cap)]
 }
 
@@ -95,8 +98,9 @@ deny contains {
 	"path": array.concat(pod.path, ["securityContext", "sysctls", i, "name"]),
 } if {
 	some pod in pods.pod_specs
-	some i, sysctl in object.get(pod.spec, ["securityContext", "sysctls"], [])
-	not sysctl.name in context.param("allowed_sysctls", [])
+	some i, sysctl in values.list(object.get(pod.spec, ["securityContext", "sysctls"], []))
+	is_string(sysctl.name)
+	not sysctl.name in values.list(context.param("allowed_sysctls", []))
 }
 
 # CDG-K8S-008: AppArmor turned off, through the annotation or securityContext.
@@ -106,8 +110,9 @@ deny contains {
 	"path": array.concat(pod.meta_path, ["annotations", key]),
 } if {
 	some pod in pods.pod_specs
-	some key, value in object.get(pod.meta, "annotations", {})
+	some key, value in values.obj(object.get(pod.meta, "annotations", {}))
 	startswith(key, "container.apparmor.security.beta.kubernetes.io/")
+	is_string(value)
 	not _allowed_apparmor_annotation(value)
 }
 
@@ -142,7 +147,7 @@ deny contains {
 	"path": array.concat(pod.path, ["securityContext", "seLinuxOptions", field]),
 } if {
 	some pod in pods.pod_specs
-	some field, value in object.get(pod.spec, ["securityContext", "seLinuxOptions"], {})
+	some field, value in values.obj(object.get(pod.spec, ["securityContext", "seLinuxOptions"], {}))
 	_selinux_violation(field, value)
 }
 
@@ -152,7 +157,7 @@ deny contains {
 	"path": pods.field_path(c, ["securityContext", "seLinuxOptions", field]),
 } if {
 	some c in pods.containers
-	some field, value in object.get(c.container, ["securityContext", "seLinuxOptions"], {})
+	some field, value in values.obj(object.get(c.container, ["securityContext", "seLinuxOptions"], {}))
 	_selinux_violation(field, value)
 }
 

@@ -14,6 +14,7 @@ import rego.v1
 import data.cdgate.k8s.pss_baseline
 import data.cdgate.lib.context
 import data.cdgate.lib.pods
+import data.cdgate.lib.values
 
 restricted_volume_types := {
 	"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
@@ -101,7 +102,7 @@ deny contains {
 	"path": pods.field_path(c, ["securityContext", "capabilities", "drop"]),
 } if {
 	some c in pods.containers
-	drops := {pss_baseline.normalize_capability(cap) | some cap in object.get(c.container, ["securityContext", "capabilities", "drop"], [])}
+	drops := {pss_baseline.normalize_capability(cap) | some cap in values.list(object.get(c.container, ["securityContext", "capabilities", "drop"], [])); is_string(cap)}
 	not "ALL" in drops
 }
 
@@ -113,7 +114,8 @@ deny contains {
 	"path": pods.field_path(c, ["securityContext", "capabilities", "add", k]),
 } if {
 	some c in pods.containers
-	some k, cap in object.get(c.container, ["securityContext", "capabilities", "add"], [])
+	some k, cap in values.list(object.get(c.container, ["securityContext", "capabilities", "add"], []))
+	is_string(cap)
 	name := pss_baseline.normalize_capability(cap)
 	pss_baseline.baseline_capabilities[name]
 	name != "NET_BIND_SERVICE"
@@ -126,7 +128,8 @@ deny contains {
 	"path": array.concat(pod.path, ["volumes", i, source]),
 } if {
 	some pod in pods.pod_specs
-	some i, vol in object.get(pod.spec, "volumes", [])
+	some i, vol in values.list(object.get(pod.spec, "volumes", []))
+	is_object(vol)
 	some source, _ in vol
 	not source in _volume_meta_keys
 	not source in restricted_volume_types

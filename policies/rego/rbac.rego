@@ -6,6 +6,7 @@ package cdgate.k8s.rbac
 import rego.v1
 
 import data.cdgate.lib.context
+import data.cdgate.lib.values
 
 _is_role if {
 	input.kind in {"Role", "ClusterRole"}
@@ -26,8 +27,8 @@ deny contains {
 	"path": ["rules", i, "verbs", j],
 } if {
 	_is_role
-	some i, rule in input.rules
-	some j, verb in object.get(rule, "verbs", [])
+	some i, rule in values.list(input.rules)
+	some j, verb in values.list(object.get(values.obj(rule), "verbs", []))
 	verb == "*"
 }
 
@@ -38,9 +39,9 @@ deny contains {
 	"path": ["rules", i, field, j],
 } if {
 	_is_role
-	some i, rule in input.rules
+	some i, rule in values.list(input.rules)
 	some field, what in {"resources": "resource", "apiGroups": "API group"}
-	some j, value in object.get(rule, field, [])
+	some j, value in values.list(object.get(values.obj(rule), field, []))
 	value == "*"
 }
 
@@ -51,23 +52,24 @@ deny contains {
 	"path": ["subjects", k],
 } if {
 	_binds_cluster_admin
-	some k, subject in input.subjects
+	some k, subject in values.list(input.subjects)
 	subject.kind == "ServiceAccount"
 }
 
 # CDG-K8S-113: reading Secrets.
 deny contains {
-	"msg": sprintf("%s: rule %d lets the subject read Secrets (%s); grant access to named secrets with resourceNames, or none", [context.resource, i, concat(", ", sort([v | some v in rule.verbs; v in _read_verbs]))]),
+	"msg": sprintf("%s: rule %d lets the subject read Secrets (%s); grant access to named secrets with resourceNames, or none", [context.resource, i, concat(", ", sort([v | some v in values.list(rule.verbs); v in _read_verbs]))]),
 	"rule_id": "CDG-K8S-113",
 	"path": ["rules", i, "resources", j],
 } if {
 	_is_role
-	some i, rule in input.rules
-	some j, resource in object.get(rule, "resources", [])
+	some i, rule in values.list(input.rules)
+	is_object(rule)
+	some j, resource in values.list(object.get(rule, "resources", []))
 	resource == "secrets"
-	some verb in object.get(rule, "verbs", [])
+	some verb in values.list(object.get(rule, "verbs", []))
 	verb in _read_verbs
-	count(object.get(rule, "resourceNames", [])) == 0
+	count(values.list(object.get(rule, "resourceNames", []))) == 0
 }
 
 # CDG-K8S-114: cluster-admin bound to users or groups.
@@ -77,7 +79,7 @@ deny contains {
 	"path": ["subjects", k],
 } if {
 	_binds_cluster_admin
-	some k, subject in input.subjects
+	some k, subject in values.list(input.subjects)
 	subject.kind in {"User", "Group"}
 }
 

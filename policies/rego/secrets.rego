@@ -8,6 +8,7 @@ import rego.v1
 
 import data.cdgate.lib.context
 import data.cdgate.lib.pods
+import data.cdgate.lib.values
 
 # Environment variable names that usually carry a credential.
 credential_name_pattern := `(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)`
@@ -21,7 +22,7 @@ deny contains {
 	input.kind == "Secret"
 	input.apiVersion == "v1"
 	some field in ["data", "stringData"]
-	count(object.get(input, field, {})) > 0
+	count(values.obj(object.get(input, field, {}))) > 0
 }
 
 # CDG-K8S-071: a literal credential in a container's environment.
@@ -31,7 +32,7 @@ deny contains {
 	"path": pods.field_path(c, ["env", k, "value"]),
 } if {
 	some c in pods.containers
-	some k, var in object.get(c.container, "env", [])
+	some k, var in values.list(object.get(c.container, "env", []))
 	is_string(var.name)
 	regex.match(credential_name_pattern, var.name)
 	is_string(var.value)

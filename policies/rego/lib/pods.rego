@@ -46,7 +46,7 @@ pod_specs_of(obj) := {entry |
 	entry := {
 		"spec": spec,
 		"path": prefix,
-		"meta": object.get(obj, meta_path, {}),
+		"meta": _obj(object.get(obj, meta_path, {})),
 		"meta_path": meta_path,
 	}
 }
@@ -56,7 +56,7 @@ pod_specs_of(obj) := {entry |
 containers_of(obj) := {entry |
 	some pod in pod_specs_of(obj)
 	some field in container_fields
-	some i, c in object.get(pod.spec, field, [])
+	some i, c in _list(object.get(pod.spec, field, []))
 	is_object(c)
 	entry := {
 		"container": c,
@@ -72,6 +72,16 @@ containers_of(obj) := {entry |
 pod_specs := pod_specs_of(input)
 
 containers := containers_of(input)
+
+# (Local copies of cdgate.lib.values guards: this package is the base of all
+# others and imports nothing.)
+_list(v) := v if {
+	is_array(v)
+} else := []
+
+_obj(v) := v if {
+	is_object(v)
+} else := {}
 
 # field_path(c, suffix) is the path of a field below container entry `c`.
 field_path(c, suffix) := array.concat(c.path, suffix)

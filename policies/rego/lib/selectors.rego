@@ -8,10 +8,10 @@ import rego.v1
 # every matchExpressions requirement. An empty selector matches everything.
 matches(selector, labels) if {
 	is_object(selector)
-	every key, value in object.get(selector, "matchLabels", {}) {
+	every key, value in _obj(object.get(selector, "matchLabels", {})) {
 		labels[key] == value
 	}
-	every expr in object.get(selector, "matchExpressions", []) {
+	every expr in _list(object.get(selector, "matchExpressions", [])) {
 		_requirement(expr, labels)
 	}
 }
@@ -19,18 +19,18 @@ matches(selector, labels) if {
 # selects_all(selector): the empty selector `{}`.
 selects_all(selector) if {
 	is_object(selector)
-	count(object.get(selector, "matchLabels", {})) == 0
-	count(object.get(selector, "matchExpressions", [])) == 0
+	count(_obj(object.get(selector, "matchLabels", {}))) == 0
+	count(_list(object.get(selector, "matchExpressions", []))) == 0
 }
 
 _requirement(expr, labels) if {
 	expr.operator == "In"
-	labels[expr.key] in expr.values
+	labels[expr.key] in _list(expr.values)
 }
 
 _requirement(expr, labels) if {
 	expr.operator == "NotIn"
-	not labels[expr.key] in expr.values
+	not labels[expr.key] in _list(expr.values)
 }
 
 _requirement(expr, labels) if {
@@ -42,6 +42,14 @@ _requirement(expr, labels) if {
 	expr.operator == "DoesNotExist"
 	not _has_key(labels, expr.key)
 }
+
+_list(v) := v if {
+	is_array(v)
+} else := []
+
+_obj(v) := v if {
+	is_object(v)
+} else := {}
 
 _has_key(obj, key) if {
 	some k, _ in obj
