@@ -47,14 +47,21 @@ class PathDisplay:
 
     def __call__(self, path: Path) -> str:
         absolute = Path(os.path.normpath(Path(path).absolute()))
-        for base, candidate in ((self.root, absolute), (self.root_real, absolute.resolve())):
+        relative = _relative(absolute, self.root)
+        if relative is None:  # maybe reached through a symlinked parent of the root
             try:
-                relative = candidate.relative_to(base)
-            except ValueError:
-                continue
-            text = relative.as_posix()
-            return text if text != "." else "."
-        return absolute.as_posix()
+                real = absolute.parent.resolve() / absolute.name
+            except (OSError, RuntimeError):
+                real = absolute
+            relative = _relative(real, self.root_real)
+        return relative if relative is not None else absolute.as_posix()
+
+
+def _relative(path: Path, base: Path) -> str | None:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return None
 
 
 def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadResult:
@@ -65,7 +72,12 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     set_values = parse_set_values(list(options.set_values))  # ConfigError on bad syntax
     walker = LayoutWalker(show.root, options.environment, options.mode, show)
     for target in targets:
-        walker.add_target(Path(target))
+        try:
+            walker.add_target(Path(target))
+        except (OSError, RuntimeError) as exc:  # a race or a loop the walker did not foresee
+            walker.plan.problems.append(
+                InputProblem(show(Path(target)), None, None, f"cannot scan: {exc}", "check the path and its symlinks", "io")
+            )
     plan = walker.plan
 
     result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
