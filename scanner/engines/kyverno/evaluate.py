@@ -370,7 +370,7 @@ def evaluate_policy(policy: Policy, obj: dict[str, Any], inputs: EvalInputs,
     """Every rule of `policy` that applies to `obj`, in rule order."""
     if policy.kind == "Policy" and policy.namespace:
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        if (meta.get("namespace") or "") != policy.namespace:
+        if (meta.get("namespace") or "default") != policy.namespace:
             return []
     if view is None:
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}

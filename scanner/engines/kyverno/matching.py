@@ -211,11 +211,18 @@ def _resource_criteria(desc: dict[str, Any], view: ResourceView, request: Reques
     return out
 
 
-def filter_matches(block: dict[str, Any], view: ResourceView, request: RequestInfo) -> bool:
-    """One resource filter (`resources` + user criteria): every set criterion holds."""
+def filter_matches(block: dict[str, Any], view: ResourceView, request: RequestInfo, empty: bool = False) -> bool:
+    """One resource filter (`resources` + user criteria): every set criterion holds.
+
+    A filter left with no criteria (say only `clusterRoles` when there is no
+    admission info) does not hold: without a user, user criteria cannot
+    exclude anything.
+    """
     criteria = _resource_criteria(block.get("resources") or {}, view, request)
     criteria += _user_criteria(block, request)
-    return bool(criteria) and all(criteria)
+    if not criteria:
+        return empty
+    return all(criteria)
 
 
 def _legacy_block(block: dict[str, Any]) -> dict[str, Any]:

@@ -248,9 +248,23 @@ def _check_foreach(items: Any, policy: Policy, rule: Rule, allowed: set[str], ch
             _check_foreach(item["foreach"], policy, rule, inner, check_roots)
 
 
+def _check_filters(block: Any, where: str, policy: Policy, rule: Rule) -> None:
+    if not isinstance(block, dict):
+        return
+    filters = [f for key in ("any", "all") for f in block.get(key) or [] if isinstance(f, dict)]
+    if any(k in block for k in ("resources",)):
+        filters.append(block)
+    for f in filters:
+        if "resources" in f and (f["resources"] is None or f["resources"] == {}):
+            raise _fail(policy, rule, f"{where}: an empty `resources: {{}}` filter is not allowed",
+                        "name kinds, names, namespaces or selectors, or drop the resources key")
+
+
 def check_policy(policy: Policy, extra_roots: Iterable[str] = (), check_roots: bool = True) -> None:
     """Raise PolicyError for the first thing Kyverno would refuse in `policy`."""
     for rule in policy.rules:
+        _check_filters(rule.match, "match", policy, rule)
+        _check_filters(rule.exclude, "exclude", policy, rule)
         allowed = _context_names(rule.context) | set(extra_roots)
         v = rule.validate
         kinds = [k for k in ("pattern", "anyPattern", "deny", "foreach") if k in v]

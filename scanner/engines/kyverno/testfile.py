@@ -219,20 +219,78 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 meta = doc.get("metadata") or {}
                 inputs.namespace_labels.setdefault(str(meta.get("name") or ""), dict(meta.get("labels") or {}))
 
-    results: list[tuple[dict[str, Any], Policy, RuleResult]] = []
+    subresources = _subresources(spec, base)
+    row_operations = {str(r["operation"]) for r in spec.get("results") or [] if isinstance(r, dict) and r.get("operation")}
+    results: list[Scored] = []
     for policy in policies:
-        for obj in resources:
-            meta = obj.get("metadata") or {}
+        for original in resources:
+            meta = original.get("metadata") or {}
             name = str(meta.get("name") or "")
-            operation = _operation_for(inputs, policy, name)
-            local = EvalInputs(**{**inputs.__dict__, "request": _request(userinfo, operation)})
-            view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
-            base_ctx = base_context(obj, local)
-            for result in evaluate_policy(policy, obj, local, base_ctx, view):
-                results.append((obj, policy, result))
+            obj = _with_object_values(original, inputs, policy, name)
+            default_op = _operation_for(inputs, policy, name)
+            for operation in sorted({default_op} | row_operations):
+                local = EvalInputs(**{**inputs.__dict__, "request": _request(userinfo, operation)})
+                view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
+                _apply_subresource(view, subresources)
+                base_ctx = base_context(obj, local)
+                for result in evaluate_policy(policy, obj, local, base_ctx, view):
+                    results.append(Scored(original, policy, result, operation, operation == default_op))
 
     for row in spec.get("results") or []:
         outcome.rows.extend(_score_row(row, results))
+
+
+@dataclass
+class Scored:
+    obj: dict[str, Any]
+    policy: Policy
+    result: RuleResult
+    operation: str
+    default_operation: bool
+
+
+def _subresources(spec: dict[str, Any], base: Path) -> dict[tuple[str, str], tuple[str, str, str, str]]:
+    """Values-file `subresources`: (apiVersion, kind) -> parent (group, version, kind, subresource)."""
+    out: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+    if not spec.get("variables"):
+        return out
+    for block in _read_docs(base / str(spec["variables"])):
+        for item in (block or {}).get("subresources") or []:
+            parent = item.get("parentResource") or {}
+            sub = item.get("subresource") or {}
+            api = f"{sub.get('group')}/{sub.get('version')}" if sub.get("group") else str(sub.get("version") or "")
+            name = str(sub.get("name") or "")
+            out[(api, str(sub.get("kind") or ""))] = (
+                str(parent.get("group") or ""), str(parent.get("version") or ""), str(parent.get("kind") or ""),
+                name.split("/", 1)[1] if "/" in name else name,
+            )
+    return out
+
+
+def _apply_subresource(view: ResourceView, subresources: dict[tuple[str, str], tuple[str, str, str, str]]) -> None:
+    api = f"{view.group}/{view.version}" if view.group else view.version
+    parent = subresources.get((api, view.kind))
+    if parent is not None:
+        view.group, view.version, view.kind, view.subresource = parent
+
+
+def _with_object_values(obj: dict[str, Any], inputs: EvalInputs, policy: Policy, name: str) -> dict[str, Any]:
+    """Values that set `request.object.*` change the resource itself (Kyverno CLI)."""
+    import copy
+
+    from scanner.engines.kyverno.variables import set_path
+
+    wanted = {}
+    for key in (policy.name, policy.key):
+        for k, v in inputs.resource_values.get((key, name), {}).items():
+            if k.startswith("request.object."):
+                wanted[k[len("request.object."):]] = v
+    if not wanted:
+        return obj
+    out = copy.deepcopy(obj)
+    for k, v in wanted.items():
+        set_path(out, k, v)
+    return out
 
 
 def _names(row: dict[str, Any]) -> list[str]:
@@ -261,18 +319,20 @@ def _rule_matches(result: RuleResult, rule: str) -> bool:
     return result.rule in (rule, f"autogen-{rule}", f"autogen-cronjob-{rule}")
 
 
-def _score_row(row: dict[str, Any], results: list[tuple[dict[str, Any], Policy, RuleResult]]) -> list[RowOutcome]:
+def _score_row(row: dict[str, Any], results: list[Scored]) -> list[RowOutcome]:
     expected = str(row.get("result") or row.get("status") or "")
     policy_name = str(row.get("policy") or "")
     rule = str(row.get("rule") or "")
+    operation = str(row.get("operation") or "")
     out = []
     for wanted in _names(row) or [""]:
         got = [
-            (policy, r)
-            for obj, policy, r in results
-            if (r.policy == policy_name or policy.name == policy_name)
-            and _rule_matches(r, rule)
-            and _resource_matches(obj, wanted, row)
+            (s.policy, s.result)
+            for s in results
+            if (s.result.policy == policy_name or s.policy.name == policy_name)
+            and (s.operation == operation if operation else s.default_operation)
+            and _rule_matches(s.result, rule)
+            and _resource_matches(s.obj, wanted, row)
         ]
         statuses = sorted({_scored(p, r) for p, r in got})
         actual = ",".join(statuses) if statuses else "none"

@@ -26,9 +26,6 @@ MAX_PASSES = 16
 MAX_VALUE_CHARS = 1_000_000
 
 VARIABLE = re.compile(r"(?<!\\)\{\{((?:\{[^{}]*\}|[^{}])*)\}\}")
-_SIMPLE_PATH = re.compile(
-    r"""^(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]*")(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|"[^"]*")|\[\d+\])*$"""
-)
 _OPTIONS = jmespath.Options(custom_functions=FUNCTIONS)
 
 
@@ -56,10 +53,6 @@ class VariableError(Exception):
     """A variable could not be resolved (bad JMESPath, missing key, bad call)."""
 
 
-class NotFound(VariableError):
-    """The path named by a variable does not exist in the context."""
-
-
 @functools.lru_cache(maxsize=4096)
 def compile_expression(expr: str) -> Any:
     """Parse a JMESPath expression once (raises VariableError if invalid)."""
@@ -76,7 +69,7 @@ def _first_line(exc: Exception) -> str:
 
 
 def query(expr: str, data: Any, budget: Budget | None = None) -> Any:
-    """Evaluate `expr` on `data`; a missing simple path raises NotFound."""
+    """Evaluate `expr` on `data`; a missing path is null, as in Kyverno."""
     expr = expr.strip()
     if not expr:
         raise VariableError("empty variable")
@@ -91,13 +84,7 @@ def query(expr: str, data: Any, budget: Budget | None = None) -> Any:
         raise VariableError(f"JMESPath query {expr!r} failed: {exc}") from exc
     except RecursionError as exc:
         raise VariableError(f"JMESPath query {expr!r} nests too deeply") from exc
-    if result is None and _SIMPLE_PATH.match(expr):
-        raise NotFound(f'Unknown key "{_last_key(expr)}" in path {expr}')
     return result
-
-
-def _last_key(expr: str) -> str:
-    return expr.rsplit(".", 1)[-1].strip('"')
 
 
 def to_text(value: Any) -> str:
