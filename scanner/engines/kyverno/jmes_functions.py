@@ -151,7 +151,15 @@ def _x509(pem: str) -> dict[str, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+    import warnings
+
     data = pem.encode() if isinstance(pem, str) else pem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. non-positive serials in test certificates
+        return _x509_parse(data, x509, rsa, ec)
+
+
+def _x509_parse(data: bytes, x509: Any, rsa: Any, ec: Any) -> dict[str, Any]:
     try:
         if b"-----BEGIN" in data:
             if b"CERTIFICATE REQUEST" in data:

@@ -55,6 +55,21 @@ class SuiteOutcome:
         return sum(r.passed for r in self.rows), len(self.rows)
 
 
+def must_fail(path: str | Path) -> bool:
+    """Suites under a `test-fail` folder are Kyverno's own must-fail suites.
+
+    Kyverno's repository keeps suites whose expectations are wrong on purpose
+    (a missing policy, rule or resource, an invalid policy) under
+    `test/cli/test-fail/`; `kyverno test` must report them as failing.
+    """
+    return "test-fail" in Path(path).parts
+
+
+def suite_conforms(outcome: SuiteOutcome) -> bool:
+    """A suite conforms when it passes, or fails if it is a must-fail suite."""
+    return (not outcome.passed) if must_fail(outcome.path) else outcome.passed
+
+
 def find_test_files(paths: Iterable[str | Path]) -> list[Path]:
     """Every `kyverno-test.yaml` under the given files and directories, sorted."""
     found: list[Path] = []
