@@ -51,9 +51,24 @@ class PatternOutcome:
 @dataclass
 class _Walk:
     budget: Budget | None
-    anchor_error: bool = False
     depth: int = 0
-    _unused: list[Any] = field(default_factory=list)
+    # condition/existence/negation anchor keys -> found in some visited map
+    anchor_keys: dict[str, bool] = field(default_factory=dict)
+
+    def note_anchor_keys(self, pattern: dict[str, Any], resource: dict[str, Any]) -> None:
+        for key in pattern:
+            if key[-1:] != ")":
+                continue
+            anchor = anchors.parse(key)
+            if anchor is None or anchor.kind not in (anchors.CONDITION, anchors.EXISTENCE, anchors.NEGATION):
+                continue
+            if not self.anchor_keys.get(key):
+                self.anchor_keys[key] = anchor.key in resource
+
+    @property
+    def anchor_missing(self) -> bool:
+        """Kyverno's IsAnchorError: some anchor key was never found in the resource."""
+        return not all(self.anchor_keys.values())
 
 
 def match_pattern(resource: Any, pattern: Any, budget: Budget | None = None) -> PatternOutcome:
@@ -66,7 +81,7 @@ def match_pattern(resource: Any, pattern: Any, budget: Budget | None = None) -> 
         return PatternOutcome("skip", "", miss.message)
     if miss.flags & NEG:
         return PatternOutcome("fail", miss.path, miss.message)
-    if walk.anchor_error:
+    if walk.anchor_missing:
         return PatternOutcome("error", "", miss.message)
     return PatternOutcome("fail", miss.path, miss.message)
 
@@ -77,6 +92,7 @@ def _element(walk: _Walk, resource: Any, pattern: Any, path: str) -> Mismatch | 
     if isinstance(pattern, dict):
         if not isinstance(resource, dict):
             return Mismatch(path, f"pattern and resource have different structures. Path: {path}")
+        walk.note_anchor_keys(pattern, resource)
         walk.depth += 1
         if walk.depth > MAX_DEPTH:
             raise EvaluationLimit(f"pattern nested deeper than {MAX_DEPTH} levels")
@@ -200,7 +216,6 @@ def _anchor(walk: _Walk, resource: dict[str, Any], anchor: anchors.Anchor, sub: 
     present = key in resource
     if anchor.kind == anchors.NEGATION:
         if present:
-            walk.anchor_error = True
             return Mismatch(current, f"negation anchor matched in resource: {current} is not allowed", NEG)
         return None
     if anchor.kind == anchors.EQUALITY:
@@ -212,7 +227,6 @@ def _anchor(walk: _Walk, resource: dict[str, Any], anchor: anchors.Anchor, sub: 
             return Mismatch(current, "conditional anchor mismatch: conditional anchor key doesn't exist in the resource", COND)
         miss = _element(walk, resource[key], sub, current)
         if miss is not None:
-            walk.anchor_error = True
             return Mismatch(miss.path, f"conditional anchor mismatch: {miss.message}", miss.flags | COND)
         return None
     if anchor.kind == anchors.GLOBAL:
@@ -220,7 +234,6 @@ def _anchor(walk: _Walk, resource: dict[str, Any], anchor: anchors.Anchor, sub: 
             return None
         miss = _element(walk, resource[key], sub, current)
         if miss is not None:
-            walk.anchor_error = True
             return Mismatch(miss.path, f"global anchor mismatch: {miss.message}", miss.flags | GLOBAL)
         return None
     # existence

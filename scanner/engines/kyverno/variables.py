@@ -119,9 +119,17 @@ def _walk(value: Any, resolve: Resolver) -> Any:
             return value
         return substitute_string(value, resolve)
     if isinstance(value, dict):
-        return {k: _walk(v, resolve) for k, v in value.items()}
+        out = None
+        for k, v in value.items():
+            new = _walk(v, resolve)
+            if new is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = new
+        return value if out is None else out
     if isinstance(value, list):
-        return [_walk(v, resolve) for v in value]
+        items = [_walk(v, resolve) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
     return value
 
 
