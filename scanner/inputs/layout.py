@@ -204,7 +204,7 @@ class LayoutWalker:
                 self.plan.items.append(ChartDir(directory))
                 return
             if is_kustomize_app(real):
-                self._add_kustomize(directory)
+                self._add_kustomize(directory, scope)
                 return
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
@@ -233,6 +233,17 @@ class LayoutWalker:
                 self._add_file(path, target, scope)
 
     def _walk_environments(self, environments: Path, boundary: Path) -> None:
+        names = sorted(p.name for p in environments.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if self.environment and self.environment not in names:
+            self.plan.problems.append(
+                InputProblem(
+                    self.show(environments), None, None,
+                    f"environment {self.environment!r} has no folder here (found: {', '.join(names) or 'none'})",
+                    "check --env; an environment without its folder would be checked without its "
+                    "manifests and values",
+                    "io",
+                )
+            )
         for env_dir in sorted(environments.iterdir()):
             if env_dir.name.startswith("."):
                 continue
@@ -255,10 +266,10 @@ class LayoutWalker:
         self._seen_files.add(real)
         self.plan.items.append(ManifestFile(path, scope))
 
-    def _add_kustomize(self, app_dir: Path) -> None:
-        for render_dir, scope in kustomize_render_dirs(app_dir.resolve(), self.environment):
+    def _add_kustomize(self, app_dir: Path, scope: str | None = None) -> None:
+        for render_dir, overlay_scope in kustomize_render_dirs(app_dir.resolve(), self.environment):
             relative = render_dir.relative_to(app_dir.resolve())
-            self.plan.items.append(KustomizeDir(app_dir, app_dir / relative, scope))
+            self.plan.items.append(KustomizeDir(app_dir, app_dir / relative, overlay_scope or scope))
 
     def _chart_names_near(self, path: Path) -> set[str]:
         """Chart directory names of the CD repo holding this `environments/` folder."""

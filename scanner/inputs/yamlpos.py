@@ -51,6 +51,7 @@ class _Container:
     anchor: str | None
     nodes_at_start: int
     entries_at_start: int
+    mark: Any = None  # where the mapping or sequence starts
     key: Any = None  # mapping: the key waiting for its value (None: expecting a key)
     key_line: int = 0
     key_mark: Any = None
@@ -126,7 +127,10 @@ class _DocumentBuilder:
         if stack and stack[-1].key is None and type(stack[-1].value) is dict:
             self.set_key(event, mark)
             return
-        value = _scalar_value(event)
+        try:
+            value = _scalar_value(event)
+        except ValueError as exc:
+            raise self.problem(mark, "parse", str(exc), "quote the value or fix it") from None
         path = self.child_path()
         self.record_item_line(path, mark.line + 1)
         if event.anchor:
@@ -162,7 +166,7 @@ class _DocumentBuilder:
         self.record_item_line(path, mark.line + 1)
         if event.anchor:
             self.open_anchors.add(event.anchor)
-        self.stack.append(_Container(value, path, event.anchor, self.nodes, len(self.entries)))
+        self.stack.append(_Container(value, path, event.anchor, self.nodes, len(self.entries), mark))
         if not path:
             self.root_mark = mark
 
@@ -211,10 +215,9 @@ class _DocumentBuilder:
         result: dict[str, Any] = {}
         for source in reversed(sources):
             if not isinstance(source, dict):
-                raise InputProblemError(
-                    "merge key `<<` needs a mapping (or a list of mappings)",
-                    path=self.path, kind="parse", line=done.path and None, column=None,
-                    hint="merge a mapping anchor",
+                raise self.problem(
+                    done.mark, "parse", "merge key `<<` needs a mapping (or a list of mappings)",
+                    "merge a mapping anchor",
                 )
             result.update(source)
         result.update(done.value)
@@ -363,17 +366,12 @@ def _scalar_value(event: Any) -> Any:
         from yaml.constructor import SafeConstructor
 
         try:
-            return SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, event)
+            result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, event)
         except (ValueError, TypeError):
-            mark = event.start_mark
-            raise InputProblemError(
-                f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}",
-                path="",
-                kind="parse",
-                line=mark.line + 1,
-                column=mark.column + 1,
-                hint="quote the value or fix it",
-            ) from None
+            raise ValueError(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}") from None
+        if isinstance(result, float) and (result != result or result in (float("inf"), float("-inf"))):
+            return value  # .inf/.nan have no JSON form: keep the text
+        return result
     # strings, timestamps, binary and unknown tags stay as written (JSON-compatible)
     return value
 

@@ -321,3 +321,25 @@ def test_loading_a_thousand_documents_is_fast(tmp_path):
     assert result.problems == []
     # ~0.4 s measured on the 2-core machine; generous bound for a busy CI runner
     assert best < 3.0, f"loading 1,200 documents took {best:.2f} s"
+
+
+def test_an_environment_without_its_folder_is_a_blocking_problem(tmp_path):
+    write(tmp_path, CD_REPO)
+    result = load_targets([tmp_path], LoadOptions(root=tmp_path, environment="prdo"))
+    (problem,) = result.problems
+    assert (problem.path, problem.kind, problem.blocking) == ("environments", "io", True)
+    assert "'prdo'" in problem.message and "dev, prod" in problem.message
+
+
+def test_kustomization_inside_an_environment_folder_is_scoped_to_it(tmp_path):
+    write(
+        tmp_path,
+        {
+            "environments/prod/kustomization.yaml": "resources:\n  - ns.yaml\n",
+            "environments/prod/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+        },
+    )
+    result = load_targets([tmp_path], LoadOptions(root=tmp_path, environment="prod"))
+    (namespace,) = result.documents
+    assert (namespace.origin, namespace.scope, namespace.path) == ("kustomize", "prod", "environments/prod/ns.yaml")
+    assert namespace.line_for("metadata.name") == 4
