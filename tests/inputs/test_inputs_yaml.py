@@ -180,7 +180,7 @@ def test_json_matches_the_standard_library():
 
 
 def test_values_without_a_json_form_stay_text_and_bad_merges_are_problems():
-    (doc,) = load_yaml_documents("a: .inf\nb: -.Inf\nc: .nan\nd: 1.5e3\n", "f.yaml")
+    (doc,) = load_yaml_documents("a: .inf\nb: -.Inf\nc: .nan\nd: 1.5e+3\n", "f.yaml")
     assert doc.obj == {"a": ".inf", "b": "-.Inf", "c": ".nan", "d": 1500.0}
     with pytest.raises(InputProblemError) as caught:
         load_yaml_documents("x: 1\nm:\n  <<: [1, 2]\n", "m.yaml")
