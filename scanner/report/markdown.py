@@ -45,6 +45,8 @@ _SEVERITY_ICON = {
     Severity.LOW: "🟦",
     Severity.INFO: "⬜",
 }
+# GitHub mentions start at a word boundary (`@team`), unlike `user@host` or `image@sha256`.
+_MENTION = re.compile(r"(?<![\w.])@(?=[\w-])")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
@@ -53,7 +55,7 @@ def md_escape(text: object) -> str:
     value = str(text)
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MD_SPECIAL.sub(r"\\\1", value)
-    value = value.replace("@", "@\u200b")  # no @mentions from manifest text
+    value = _MENTION.sub("@\u200b", value)  # no @mentions from manifest text
     value = re.sub(r"\r\n|\r|\n", "<br>", value)
     return value
 

@@ -57,6 +57,10 @@ MAX_RESULTS_PER_RUN = 25_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024
 MAX_TAGS_PER_RULE = 20
 
+# Indented JSON is for people; past this many results it is written compact
+# (Python's indenting encoder is about 4x slower and the file twice as big).
+PRETTY_MAX_RESULTS = 2_000
+
 
 @dataclass(frozen=True)
 class SarifLimits:
@@ -155,7 +159,7 @@ def _render_within_limits(
         if keep < len(by_priority):
             truncation = _truncation(findings, kept, reason)
         log = _log(verdict, kept, category, truncation)
-        text = json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+        text = _dumps(log, pretty=keep <= PRETTY_MAX_RESULTS)
         size = len(gzip.compress(text.encode("utf-8"), compresslevel=6))
         if size <= limits.max_gzip_bytes or keep == 0:
             return text, truncation
@@ -164,6 +168,12 @@ def _render_within_limits(
         shrink = min(int(keep * (limits.max_gzip_bytes / size) * 0.95), keep - 1)
         keep = max(shrink, 0)
         reason = "over %d bytes gzipped" % limits.max_gzip_bytes
+
+
+def _dumps(log: dict[str, Any], *, pretty: bool) -> str:
+    if pretty:
+        return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _priority_key(finding: Finding, verdict: Verdict) -> tuple:

@@ -60,6 +60,8 @@ def test_md_escape_neutralises_markdown():
     assert md_escape("**x** [l](javascript:alert(1))") == "\\*\\*x\\*\\* \\[l\\]\\(javascript:alert\\(1\\)\\)"
     assert md_escape("line1\nline2") == "line1<br>line2"
     assert md_escape("<img src=x>") == "&lt;img src=x&gt;"
+    assert md_escape("ping @org/security") == "ping @\u200borg/security"
+    assert md_escape("image@sha256:abc and sre@example.com") == "image@sha256:abc and sre@example.com"
 
 
 def test_only_http_help_links_become_links():
