@@ -294,12 +294,22 @@ def load_yaml_documents(
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "malformed YAML"
         context = f" {exc.context}" if exc.context else ""
+        if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+            context += f" that starts at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if line is not None and line > max(last_line, 1):  # the parser ran off the end of the file:
+            if exc.context_mark is not None:  # point at the construct left open
+                line, column = exc.context_mark.line + 1, exc.context_mark.column + 1
+            else:
+                line = max(last_line, 1)
+                column = len(text.rstrip("\n").rsplit("\n", 1)[-1]) + 1
         raise InputProblemError(
             f"malformed YAML: {problem}{context}",
             path=path,
             kind="parse",
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
+            line=line,
+            column=column,
             hint="fix the YAML syntax at this position (check indentation, quotes and colons)",
         ) from None
     except yaml.YAMLError as exc:  # reader errors: control characters and the like

@@ -225,7 +225,7 @@ def test_bad_environment_values_file_is_a_problem_naming_it(tmp_path):
     write(tmp_path / "charts/web", CHART)
     write(tmp_path, {"environments/prod/values.yaml": "replicas: [3\n"})
     (problem,) = render(tmp_path, environment="prod").problems
-    assert (problem.kind, problem.path, problem.line) == ("parse", "environments/prod/values.yaml", 2)
+    assert (problem.kind, problem.path, problem.line) == ("parse", "environments/prod/values.yaml", 1)
 
 
 def test_subchart_templates_point_at_the_subchart_directory(tmp_path):

@@ -185,3 +185,9 @@ def test_values_without_a_json_form_stay_text_and_bad_merges_are_problems():
     with pytest.raises(InputProblemError) as caught:
         load_yaml_documents("x: 1\nm:\n  <<: [1, 2]\n", "m.yaml")
     assert (caught.value.kind, caught.value.path, caught.value.line) == ("parse", "m.yaml", 3)
+
+
+def test_an_unclosed_construct_points_at_where_it_opened_not_past_the_end():
+    with pytest.raises(InputProblemError) as caught:
+        load_yaml_documents('kind: Pod\nmetadata:\n  name: "web\n', "open.yaml")
+    assert (caught.value.line, caught.value.column) == (3, 9)
