@@ -102,7 +102,12 @@ def render_sarif(
     category: str | None = None,
     limits: SarifLimits = SarifLimits(),
 ) -> str:
-    """The SARIF log as JSON text, guaranteed within `limits` once gzipped."""
+    """The SARIF log as JSON text, within `limits` once gzipped.
+
+    Results are dropped lowest severity first until it fits; only a log
+    whose run metadata alone exceeds the size limit (never seen in practice)
+    can stay over it.
+    """
     text, _ = _render_within_limits(verdict, category, limits)
     return text
 
