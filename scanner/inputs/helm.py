@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from scanner.inputs.document import Document
 from scanner.inputs.limits import read_text_capped
+from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
 from scanner.inputs.template_lines import TemplateLines
 from scanner.inputs.values import environment_values_files, layered_values
@@ -94,7 +95,7 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
             result.problems.append(exc.to_problem())
             continue
         _point_at_template(documents, template_file, max_bytes)
-        result.documents.extend(documents)
+        result.documents.extend(expand_lists(documents))
     return result
 
 

@@ -114,10 +114,12 @@ def load_file(path: Path, shown: str, *, scope: str | None = None, max_bytes: in
     from scanner.inputs.jsonpos import load_json_document
     from scanner.inputs.yamlpos import load_yaml_documents
 
+    from scanner.inputs.lists import expand_lists
+
     text = read_text_capped(path, shown, max_bytes)
     if path.suffix.lower() == ".json":
-        return load_json_document(text, shown, scope=scope)
-    return load_yaml_documents(text, shown, scope=scope)
+        return expand_lists(load_json_document(text, shown, scope=scope))
+    return expand_lists(load_yaml_documents(text, shown, scope=scope))
 
 
 def _load_manifest(item: ManifestFile, options: LoadOptions, show: PathDisplay, result: LoadResult) -> None:

@@ -343,3 +343,42 @@ def test_kustomization_inside_an_environment_folder_is_scoped_to_it(tmp_path):
     (namespace,) = result.documents
     assert (namespace.origin, namespace.scope, namespace.path) == ("kustomize", "prod", "environments/prod/ns.yaml")
     assert namespace.line_for("metadata.name") == 4
+
+
+def test_list_kinds_are_unwrapped_so_nested_pods_are_evaluated(tmp_path):
+    write(
+        tmp_path,
+        {
+            "list.yaml": """
+            apiVersion: v1
+            kind: List
+            items:
+              - apiVersion: v1
+                kind: Pod
+                metadata: {name: first}
+              - apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: second
+                spec:
+                  hostNetwork: true
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: after}
+            """,
+            "list.json": '{"apiVersion": "v1", "kind": "PodList", "items": [\n {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"}}\n]}',
+        },
+    )
+    result = load_targets([tmp_path], LoadOptions(root=tmp_path))
+    assert [(d.path, d.kind, d.name, d.index) for d in result.documents] == [
+        ("list.json", "Pod", "j", 0),
+        ("list.yaml", "Pod", "first", 0),
+        ("list.yaml", "Pod", "second", 1),
+        ("list.yaml", "ConfigMap", "after", 2),
+    ]
+    second = result.documents[2]
+    assert second.line_for("spec.hostNetwork") == line_of(tmp_path / "list.yaml", "hostNetwork")
+    assert second.start_line == line_of(tmp_path / "list.yaml", "- apiVersion", 2)
+    assert second.end_line == line_of(tmp_path / "list.yaml", "hostNetwork")
+    assert result.documents[0].line_for("metadata.name") == 2
