@@ -63,6 +63,8 @@ def finding_from_raw(raw: RawResult, catalog: Catalog, gate: str) -> Finding:
         scope = None
     outcome = {Level.DENY: Outcome.FAIL, Level.WARN: Outcome.WARN, Level.ERROR: Outcome.ERROR}[raw.level]
     properties: dict[str, Any] = {"policy": raw.policy, **raw.properties}
+    if rule is not None:
+        properties["description"] = rule.description
     if doc is not None and doc.rendered_from:
         properties["rendered_from"] = doc.rendered_from
     return Finding(

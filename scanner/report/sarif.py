@@ -47,7 +47,6 @@ SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 TOOL_NAME = "cdgate"
-TOOL_INFORMATION_URI = "https://github.com/cdgate/cdgate"
 FINGERPRINT_KEY = "cdgateFingerprint/v1"
 SRCROOT = "%SRCROOT%"
 TRUNCATION_PROPERTY = "cdgate/truncated"
@@ -245,7 +244,6 @@ def _log(
                 "name": TOOL_NAME,
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": TOOL_INFORMATION_URI,
                 "rules": rules,
             }
         },

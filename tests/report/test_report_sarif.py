@@ -66,7 +66,7 @@ def test_one_run_for_cdgate_with_automation_id_and_driver():
     driver = run["tool"]["driver"]
     assert driver["name"] == "cdgate"
     assert driver["version"] == __version__
-    assert driver["informationUri"].startswith("https://")
+    assert "informationUri" not in driver  # cdgate has no public home page to point at yet
     assert run["automationDetails"]["id"] == "cdgate/default/prod/"
     assert build_sarif(mixed_verdict(), category="merge gate")["runs"][0]["automationDetails"]["id"] == (
         "cdgate/merge-gate/prod/"
