@@ -156,6 +156,9 @@ class LayoutWalker:
             else:
                 self._not_a(target, "Kustomize directory (no kustomization.yaml)")
             return
+        if self.mode == "auto" and real.name == ENVIRONMENTS_DIR and not is_kustomize_app(real):
+            self._walk_environments(target, boundary)
+            return
         self._walk(target, boundary, scope=self._scope_of(target))
 
     def _not_a(self, target: Path, what: str) -> None:

@@ -382,3 +382,14 @@ def test_list_kinds_are_unwrapped_so_nested_pods_are_evaluated(tmp_path):
     assert second.start_line == line_of(tmp_path / "list.yaml", "- apiVersion", 2)
     assert second.end_line == line_of(tmp_path / "list.yaml", "hostNetwork")
     assert result.documents[0].line_for("metadata.name") == 2
+
+
+def test_environments_folder_as_target_keeps_its_rules(tmp_path):
+    write(tmp_path, CD_REPO)
+    result = load_targets([tmp_path / "environments"], LoadOptions(root=tmp_path, environment="prod"))
+    assert sorted((d.path, d.scope) for d in result.documents) == [
+        ("environments/prod/namespace.yaml", "prod"),
+        ("environments/prod/quota.yaml", "prod"),
+    ]
+    single = load_targets([tmp_path / "environments/prod"], LoadOptions(root=tmp_path))
+    assert sorted(d.path for d in single.documents) == ["environments/prod/namespace.yaml", "environments/prod/quota.yaml"]
