@@ -51,7 +51,7 @@ def _wait_ready(host: str, process: subprocess.Popen, timeout: float = 15.0) -> 
         if process.poll() is not None:
             return False
         try:
-            if httpx.get(f"http://{host}/v2/", timeout=1.0).status_code == 200:
+            if httpx.get(f"http://{host}/v2/", timeout=1.0).status_code in (200, 401):
                 return True
         except httpx.HTTPError:
             pass
