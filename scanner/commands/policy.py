@@ -45,19 +45,19 @@ def test(paths: tuple[str, ...], name_filter: str | None, fmt: str, quiet: bool)
     data files are merged into `data`. A test passes when it evaluates to
     true, and fails when it is false or undefined.
     """
-    from scanner.engines.rego_testing import TestStatus, run_policy_tests
+    from scanner.engines.rego_testing import PolicyTestStatus, run_policy_tests
 
     run = run_policy_tests(paths or default_paths(), name_filter=name_filter)
     if fmt == "json":
         _print_json(run)
     else:
         for result in run.results:
-            if quiet and result.status in (TestStatus.PASS, TestStatus.SKIP):
+            if quiet and result.status in (PolicyTestStatus.PASS, PolicyTestStatus.SKIP):
                 continue
             label, colour = _STATUS_STYLE[result.status.value]
             line = f"{click.style(label, fg=colour, bold=True)} {result.case.rule} ({result.duration_s * 1000:.1f} ms)"
             click.echo(line)
-            if result.status in (TestStatus.FAIL, TestStatus.ERROR):
+            if result.status in (PolicyTestStatus.FAIL, PolicyTestStatus.ERROR):
                 where = f"{result.case.file}:{result.case.line}" if result.case.line else result.case.file
                 click.echo(f"    {where}: {result.message}")
                 for printed in result.output:

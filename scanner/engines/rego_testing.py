@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from scanner.engines.rego_errors import parse_regorus_error
 from scanner.errors import PolicyError
 
 TEST_FILE_SUFFIX = "_test.rego"
@@ -30,12 +31,9 @@ TEST_PREFIX = "test_"
 TODO_PREFIX = "todo_test_"
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
 
-# regorus reports errors as "--> FILE:LINE:COL", a source excerpt, then "error: TEXT".
-_LOCATION = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
-_ERROR_TEXT = re.compile(r"^error:\s*(?P<text>.+)$", re.MULTILINE)
 
 
-class TestStatus(str, enum.Enum):
+class PolicyTestStatus(str, enum.Enum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"
@@ -43,7 +41,7 @@ class TestStatus(str, enum.Enum):
 
 
 @dataclass(frozen=True)
-class TestCase:
+class PolicyTestCase:
     """One `test_*` rule: its package (`data.x.y_test`), name and where it is."""
 
     package: str
@@ -57,41 +55,41 @@ class TestCase:
 
 
 @dataclass(frozen=True)
-class TestResult:
-    case: TestCase
-    status: TestStatus
+class PolicyTestResult:
+    case: PolicyTestCase
+    status: PolicyTestStatus
     duration_s: float
     message: str | None = None  # why it failed or errored
     output: tuple[str, ...] = ()  # what the test printed with print()
 
 
 @dataclass
-class TestRun:
+class PolicyTestRun:
     """Results of one `cdgate policy test` run, in discovery order."""
 
-    results: list[TestResult] = field(default_factory=list)
+    results: list[PolicyTestResult] = field(default_factory=list)
     policy_files: list[str] = field(default_factory=list)
     data_files: list[str] = field(default_factory=list)
     duration_s: float = 0.0
 
-    def count(self, status: TestStatus) -> int:
+    def count(self, status: PolicyTestStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
 
     @property
     def passed(self) -> int:
-        return self.count(TestStatus.PASS)
+        return self.count(PolicyTestStatus.PASS)
 
     @property
     def failed(self) -> int:
-        return self.count(TestStatus.FAIL)
+        return self.count(PolicyTestStatus.FAIL)
 
     @property
     def errors(self) -> int:
-        return self.count(TestStatus.ERROR)
+        return self.count(PolicyTestStatus.ERROR)
 
     @property
     def skipped(self) -> int:
-        return self.count(TestStatus.SKIP)
+        return self.count(PolicyTestStatus.SKIP)
 
     @property
     def ok(self) -> bool:
@@ -210,30 +208,23 @@ def _merge_into(
 
 
 def policy_error_from_regorus(exc: BaseException, fallback_path: str) -> PolicyError:
-    """Turn a regorus error into a PolicyError naming the file and line.
-
-    regorus puts the location on a `--> file:line:col` line and the reason
-    on an `error: ...` line, followed by a Rust backtrace we drop.
-    """
-    text = str(exc).split("Stack backtrace:")[0].strip()
-    where = _LOCATION.search(text)
-    reason = _ERROR_TEXT.search(text)
-    message = reason.group("text").strip() if reason else (text.splitlines()[0] if text else type(exc).__name__)
-    if where:
-        return PolicyError(
-            message,
-            path=where.group("file"),
-            line=int(where.group("line")),
-            column=int(where.group("col")),
-            hint="fix the policy and run `cdgate policy test` again",
-        )
-    return PolicyError(message, path=fallback_path, hint="fix the policy and run `cdgate policy test` again")
+    """Turn a regorus error into a PolicyError naming the file and line."""
+    report = parse_regorus_error(exc)
+    return PolicyError(
+        report.message,
+        path=report.path or fallback_path,
+        line=report.line,
+        column=report.column,
+        hint="fix the policy and run `cdgate policy test` again",
+    )
 
 
 def _clean_error(exc: BaseException) -> str:
     """One readable line from a regorus runtime error, with its location."""
-    error = policy_error_from_regorus(exc, "")
-    return str(error).split(" (fix the policy")[0] if error.path else error.message
+    report = parse_regorus_error(exc)
+    if report.path and report.line:
+        return f"{report.path}:{report.line}:{report.column}: {report.message}"
+    return report.message
 
 
 def find_test_rules(path: Path, text: str) -> tuple[str, list[tuple[str, int | None]]]:
@@ -281,7 +272,7 @@ class PolicyTestRunner:
         self.sources = sources
         self.engine = regorus.Engine()
         self.engine.set_gather_prints(True)
-        self.cases: list[TestCase] = []
+        self.cases: list[PolicyTestCase] = []
         for path in sources.policies:
             self._load_policy(path)
         try:
@@ -306,23 +297,23 @@ class PolicyTestRunner:
             raise policy_error_from_regorus(exc, str(path)) from None
         if path.name.endswith(TEST_FILE_SUFFIX):
             _, rules = find_test_rules(path, text)
-            self.cases += [TestCase(package, name, str(path), line) for name, line in rules]
+            self.cases += [PolicyTestCase(package, name, str(path), line) for name, line in rules]
 
-    def run_case(self, case: TestCase) -> TestResult:
+    def run_case(self, case: PolicyTestCase) -> PolicyTestResult:
         if case.name.startswith(TODO_PREFIX):
-            return TestResult(case, TestStatus.SKIP, 0.0)
+            return PolicyTestResult(case, PolicyTestStatus.SKIP, 0.0)
         started = time.perf_counter()
         try:
             value = json.loads(self.engine.eval_rule_as_json(case.rule))
         except (RuntimeError, ValueError) as exc:
-            return TestResult(
-                case, TestStatus.ERROR, time.perf_counter() - started, _clean_error(exc), self._prints()
+            return PolicyTestResult(
+                case, PolicyTestStatus.ERROR, time.perf_counter() - started, _clean_error(exc), self._prints()
             )
         elapsed = time.perf_counter() - started
         if value is True:
-            return TestResult(case, TestStatus.PASS, elapsed, None, self._prints())
+            return PolicyTestResult(case, PolicyTestStatus.PASS, elapsed, None, self._prints())
         reason = "undefined" if value == "<undefined>" else f"evaluated to {json.dumps(value)[:200]}"
-        return TestResult(case, TestStatus.FAIL, elapsed, reason, self._prints())
+        return PolicyTestResult(case, PolicyTestStatus.FAIL, elapsed, reason, self._prints())
 
     def _prints(self) -> tuple[str, ...]:
         try:
@@ -330,9 +321,9 @@ class PolicyTestRunner:
         except RuntimeError:
             return ()
 
-    def run(self, name_filter: str | None = None) -> TestRun:
+    def run(self, name_filter: str | None = None) -> PolicyTestRun:
         pattern = re.compile(name_filter) if name_filter else None
-        run = TestRun(
+        run = PolicyTestRun(
             policy_files=[str(p) for p in self.sources.policies],
             data_files=[str(p) for p in self.sources.data],
         )
@@ -345,7 +336,7 @@ class PolicyTestRunner:
         return run
 
 
-def run_policy_tests(paths: Iterable[Path | str], name_filter: str | None = None) -> TestRun:
+def run_policy_tests(paths: Iterable[Path | str], name_filter: str | None = None) -> PolicyTestRun:
     """Discover, load and run every policy test under `paths`.
 
     Raises PolicyError when a policy or data file cannot be loaded, or when
