@@ -21,9 +21,13 @@ Merge keys (`<<: *base`) are applied as YAML 1.1 defines them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import yaml
+from yaml import events
+from yaml.constructor import SafeConstructor as _SafeConstructor
+from yaml.resolver import Resolver as _Resolver
 
 from scanner.inputs.document import Document, JsonPath
 from scanner.inputs.limits import MAX_ALIAS_EXPANDED_NODES
@@ -39,7 +43,8 @@ _MERGE_KEY = "<<"
 #: Nesting deeper than this is refused (no manifest needs it).
 MAX_DEPTH = 200
 
-_NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+_SAFE_CONSTRUCTORS = _SafeConstructor.yaml_constructors
+_IMPLICIT_RESOLVERS = _Resolver.yaml_implicit_resolvers
 
 
 @dataclass
@@ -256,9 +261,6 @@ def load_yaml_documents(
     the documents that remain. Raises `InputProblemError` (kind parse, alias
     or duplicate-key) with the line and column of the cause.
     """
-    import yaml
-    from yaml import events
-
     dispatch = {
         events.ScalarEvent: 0,
         events.MappingStartEvent: 1,
@@ -364,6 +366,12 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+#: Plain scalars repeat a lot (`true`, `TCP`, `100m`); their values are immutable.
+_PLAIN_CACHE: dict[str, Any] = {}
+_PLAIN_CACHE_LIMIT = 50_000
+_MISSING = object()
+
+
 def _scalar_value(event: Any) -> Any:
     """The value of a scalar as Kubernetes' YAML 1.1 decoder would see it."""
     tag = event.tag
@@ -371,12 +379,22 @@ def _scalar_value(event: Any) -> Any:
     if tag is None or tag == "!":
         if not event.implicit[0]:  # quoted, or `!` forces a string
             return value
-        tag = _resolve_plain(value)
-    if tag in (_INT, _FLOAT, _BOOL, _NULL):
-        from yaml.constructor import SafeConstructor
+        cached = _PLAIN_CACHE.get(value, _MISSING)
+        if cached is not _MISSING:
+            return cached
+        result = _construct(_resolve_plain(value), event)
+        if len(_PLAIN_CACHE) >= _PLAIN_CACHE_LIMIT:
+            _PLAIN_CACHE.clear()
+        _PLAIN_CACHE[value] = result
+        return result
+    return _construct(tag, event)
 
+
+def _construct(tag: str | None, event: Any) -> Any:
+    value = event.value
+    if tag in (_INT, _FLOAT, _BOOL, _NULL):
         try:
-            result = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, event)
+            result = _SAFE_CONSTRUCTORS[tag](_CONSTRUCTOR, event)
         except (ValueError, TypeError):
             raise ValueError(f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}") from None
         if isinstance(result, float) and (result != result or result in (float("inf"), float("-inf"))):
@@ -387,9 +405,7 @@ def _scalar_value(event: Any) -> Any:
 
 
 def _resolve_plain(value: str) -> str | None:
-    from yaml.resolver import Resolver
-
-    for tag, pattern in Resolver.yaml_implicit_resolvers.get(value[:1], ()):
+    for tag, pattern in _IMPLICIT_RESOLVERS.get(value[:1], ()):
         if pattern.match(value):
             return tag
     return None
@@ -402,9 +418,7 @@ class _ScalarConstructor:
         return node.value
 
     def __getattr__(self, name: str) -> Any:  # inf_value, nan_value, bool_values...
-        from yaml.constructor import SafeConstructor
-
-        return getattr(SafeConstructor, name)
+        return getattr(_SafeConstructor, name)
 
 
 _CONSTRUCTOR = _ScalarConstructor()
