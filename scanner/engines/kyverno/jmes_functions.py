@@ -31,12 +31,46 @@ class KyvernoFunctionError(Exception):
     """A custom function was called with values it cannot handle."""
 
 
+_REGEX_SECONDS = 0.5
+
+
 @functools.lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str]:
+def _regex(pattern: str) -> Any:
+    """Compile with the `regex` module when present: it can stop a
+    backtracking blow-up (Go's RE2 never backtracks; Python's `re` would hang)."""
     if len(pattern) > _REGEX_MAX:
         raise KyvernoFunctionError(f"regular expression longer than {_REGEX_MAX} characters")
-    # Go's RE2 syntax is mostly Python's; named groups differ.
-    return re.compile(pattern.replace("(?P<", "(?P<"))
+    try:
+        import regex
+
+        return _TimedRegex(regex.compile(pattern))
+    except ImportError:
+        return _TimedRegex(re.compile(pattern))
+    except Exception as exc:  # noqa: BLE001 - regex.error and re.error
+        raise KyvernoFunctionError(f"invalid regular expression {pattern!r}: {exc}") from exc
+
+
+class _TimedRegex:
+    """A compiled pattern whose search and sub stop after `_REGEX_SECONDS`."""
+
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+        self.timed = type(compiled).__module__.startswith("regex") or "regex" in type(compiled).__module__
+
+    def _call(self, method: str, *args: Any) -> Any:
+        func = getattr(self.compiled, method)
+        try:
+            if self.timed:
+                return func(*args, timeout=_REGEX_SECONDS)
+            return func(*args)
+        except TimeoutError as exc:
+            raise KyvernoFunctionError(f"regular expression ran longer than {_REGEX_SECONDS}s") from exc
+
+    def search(self, text: str) -> Any:
+        return self._call("search", text)
+
+    def sub(self, repl: Any, text: str) -> str:
+        return self._call("sub", repl, text)
 
 
 def _text(value: Any) -> str:

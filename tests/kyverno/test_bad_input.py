@@ -1,0 +1,113 @@
+"""Invalid policies fail closed with an error naming the policy and rule;
+pathological policies cannot hang the gate."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from scanner.engines.kyverno import load_policies
+from scanner.errors import PolicyError
+from scanner.inputs import Document
+
+BASE = {
+    "apiVersion": "kyverno.io/v1",
+    "kind": "ClusterPolicy",
+    "metadata": {"name": "broken-policy"},
+    "spec": {"rules": []},
+}
+
+
+def write_policy(tmp_path: Path, rule: dict) -> Path:
+    policy = {**BASE, "spec": {"rules": [{"name": "broken-rule", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, **rule}]}}
+    path = tmp_path / "policy.yaml"
+    path.write_text(json.dumps(policy))  # JSON is YAML, and dumps deep nesting
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        ({"validate": {"deny": {"conditions": {"any": [{"key": "a", "operator": "Equalz", "value": "a"}]}}}}, "unknown operator"),
+        ({"validate": {"pattern": {"spec": {"=(hostPID": False}}}}, "malformed anchor"),
+        ({"validate": {"deny": {"conditions": {"any": [{"key": "{{ request.object.[ }}", "operator": "Equals", "value": "a"}]}}}}, "invalid JMESPath"),
+        ({"validate": {"deny": {"conditions": {"any": [{"key": "{{ nosuchthing.field }}", "operator": "Equals", "value": "a"}]}}}}, "unknown variable"),
+        ({"preconditions": {"all": [{"key": "x", "operator": "Bigger", "value": 1}]}, "validate": {"pattern": {"spec": {}}}}, "unknown operator"),
+        ({"validate": {"message": "no check"}}, "validate needs one of"),
+        ({"validate": {"cel": {"expressions": []}}}, "not supported"),
+    ],
+)
+def test_invalid_policy_names_policy_and_rule(tmp_path: Path, rule: dict, fragment: str) -> None:
+    path = write_policy(tmp_path, rule)
+    with pytest.raises(PolicyError) as caught:
+        load_policies([path])
+    text = str(caught.value)
+    assert "broken-policy" in text and "broken-rule" in text
+    assert fragment in text
+    assert str(path) in text
+
+
+def test_context_entries_are_known_variables(tmp_path: Path) -> None:
+    path = write_policy(
+        tmp_path,
+        {
+            "context": [{"name": "limits", "variable": {"value": {"max": 3}}}],
+            "validate": {"deny": {"conditions": {"any": [{"key": "{{ limits.max }}", "operator": "LessThan", "value": 1}]}}},
+        },
+    )
+    assert load_policies([path]).rule_count == 3  # the rule, autogen- and autogen-cronjob-
+
+
+def test_yaml_error_points_at_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policies([path])
+    assert caught.value.path == str(path) and caught.value.line is not None
+
+
+def test_missing_path_is_an_error() -> None:
+    with pytest.raises(PolicyError):
+        load_policies(["/nonexistent/policies"])
+
+
+def _doc(obj: dict) -> Document:
+    return Document(obj=obj, path="pod.yaml")
+
+
+def test_pathological_foreach_is_stopped_with_an_error(tmp_path: Path) -> None:
+    inner = {"list": "request.object.spec.items", "deny": {"conditions": {"any": [{"key": "{{ element }}", "operator": "Equals", "value": -1}]}}}
+    path = write_policy(tmp_path, {"validate": {"foreach": [{"list": "request.object.spec.items", "foreach": [inner]}]}})
+    policy_set = load_policies([path])
+    policy_set.seconds_per_rule = 0.5
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge"}, "spec": {"items": list(range(5000))}}
+    started = time.perf_counter()
+    results = policy_set.evaluate([_doc(pod)])
+    elapsed = time.perf_counter() - started
+    errors = [r for r in results if r.level.value == "error" and r.rule_id == "kyverno:broken-policy/broken-rule"]
+    assert errors, results
+    assert "broken-policy" in errors[0].message and "broken-rule" in errors[0].message
+    assert elapsed < 10
+
+
+def test_deeply_nested_pattern_is_bounded(tmp_path: Path) -> None:
+    pattern: dict = {"leaf": "x"}
+    resource: dict = {"leaf": "x"}
+    for _ in range(400):
+        pattern = {"n": pattern}
+        resource = {"n": resource}
+    path = write_policy(tmp_path, {"validate": {"pattern": {"spec": pattern}}})
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "deep"}, "spec": resource}
+    results = load_policies([path]).evaluate([_doc(pod)])
+    assert any(r.level.value == "error" and "nested" in r.message for r in results)
+
+
+def test_catastrophic_regex_does_not_hang(tmp_path: Path) -> None:
+    condition = {"key": "{{ regex_match('^(a|aa)+$', request.object.metadata.name) }}", "operator": "Equals", "value": True}
+    path = write_policy(tmp_path, {"validate": {"deny": {"conditions": {"any": [condition]}}}})
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a" * 5000 + "b"}, "spec": {}}
+    started = time.perf_counter()
+    load_policies([path]).evaluate([_doc(pod)])
+    assert time.perf_counter() - started < 10

@@ -1,0 +1,133 @@
+"""The seam to the gate: load_policies + KyvernoPolicySet.evaluate -> RawResults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.engines.base import Level
+from scanner.engines.kyverno import load_policies
+from scanner.inputs.yamlpos import load_yaml_documents
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED = REPO / "policies" / "kyverno"
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:latest
+          securityContext:
+            privileged: true
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  a: b
+---
+just: a values file
+"""
+
+
+@pytest.fixture(scope="module")
+def results():
+    documents = load_yaml_documents(MANIFEST, "apps/web.yaml")
+    policy_set = load_policies([BUNDLED])
+    return documents, policy_set.evaluate(documents)
+
+
+def test_failures_carry_rule_id_severity_title_and_action(results) -> None:
+    _documents, raw = results
+    privileged = [r for r in raw if r.rule_id == "kyverno:cdgate-disallow-privileged-containers/autogen-privileged-containers"]
+    assert len(privileged) == 1
+    result = privileged[0]
+    assert result.engine == "kyverno"
+    assert result.policy == "cdgate-disallow-privileged-containers"
+    assert result.level is Level.DENY
+    assert result.severity == "high"
+    assert result.title == "Disallow privileged containers"
+    assert result.properties["action"] == "Enforce"
+    assert result.document is not None and result.document.name == "web"
+
+
+def test_failing_field_points_at_its_line(results) -> None:
+    _documents, raw = results
+    result = next(r for r in raw if r.rule_id.endswith("/autogen-privileged-containers"))
+    assert result.json_path == "spec.template.spec.containers[0].securityContext.privileged"
+    assert result.document.line_for(result.json_path) == MANIFEST.splitlines().index("            privileged: true") + 1
+
+
+def test_audit_policies_still_deny_and_say_so(results) -> None:
+    _documents, raw = results
+    probes = [r for r in raw if r.policy == "cdgate-require-probes"]
+    assert probes and all(r.level is Level.DENY and r.properties["action"] == "Audit" for r in probes)
+    assert all(r.severity == "low" for r in probes)
+
+
+def test_non_resources_and_passing_rules_give_nothing(results) -> None:
+    documents, raw = results
+    assert len(documents) == 3
+    assert not any(r.document is documents[2] for r in raw)
+    assert not any(r.document is documents[1] for r in raw)  # a plain ConfigMap breaks no bundled rule
+    assert all(r.level in (Level.DENY, Level.WARN, Level.ERROR) for r in raw)
+
+
+def test_engine_errors_are_error_results(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        """
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: needs-cluster}
+spec:
+  rules:
+    - name: lookup
+      match: {any: [{resources: {kinds: [ConfigMap]}}]}
+      context:
+        - name: other
+          configMap: {name: other, namespace: default}
+      validate:
+        deny:
+          conditions:
+            any: [{key: "{{ other.data.x }}", operator: Equals, value: "1"}]
+"""
+    )
+    documents = load_yaml_documents(MANIFEST, "apps/web.yaml")
+    raw = load_policies([policy]).evaluate(documents)
+    assert [r.level for r in raw] == [Level.ERROR]
+    assert "needs-cluster" in raw[0].message and "lookup" in raw[0].message
+
+
+def test_unscored_policy_failures_are_warnings(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        """
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: advisory
+  annotations: {policies.kyverno.io/scored: "false"}
+spec:
+  rules:
+    - name: no-configmaps
+      match: {any: [{resources: {kinds: [ConfigMap]}}]}
+      validate:
+        deny: {}
+"""
+    )
+    raw = load_policies([policy]).evaluate(load_yaml_documents(MANIFEST, "apps/web.yaml"))
+    assert [r.level for r in raw] == [Level.WARN]
