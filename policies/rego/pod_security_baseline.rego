@@ -136,7 +136,7 @@ deny contains {
 	not type in {"RuntimeDefault", "Localhost"}
 }
 
-_allowed_apparmor_annotation(value) if value == "runtime/default"
+_allowed_apparmor_annotation(value) if value in {"", "runtime/default"}
 
 _allowed_apparmor_annotation(value) if startswith(value, "localhost/")
 

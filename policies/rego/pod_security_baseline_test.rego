@@ -178,6 +178,7 @@ test_apparmor_runtime_default_allowed if {
 		"value": {
 			"container.apparmor.security.beta.kubernetes.io/app": "localhost/k8s-app",
 			"container.apparmor.security.beta.kubernetes.io/other": "runtime/default",
+			"container.apparmor.security.beta.kubernetes.io/third": "",
 		},
 	}])
 	fx.none_of(deny_for(obj), "CDG-K8S-008")
