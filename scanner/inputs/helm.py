@@ -79,7 +79,10 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
         if template_name.endswith(_NOT_MANIFESTS) or not text.strip():
             continue
         template_file = resolver.file_for(template_name)
-        shown = show(template_file) if template_file else f"{chart_shown}/{template_name}"
+        if template_file is None or not template_file.is_file():
+            # a packaged (.tgz) subchart: point at the Chart.yaml that pulls it in
+            template_file = request.chart_dir / "Chart.yaml"
+        shown = show(template_file)
         try:
             documents = load_yaml_documents(
                 text, shown, origin="helm", scope=request.environment, rendered_from=chart_shown
@@ -99,9 +102,9 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
     return result
 
 
-def _point_at_template(documents: list[Document], template_file: Path | None, max_bytes: int) -> None:
+def _point_at_template(documents: list[Document], template_file: Path, max_bytes: int) -> None:
     """Replace rendered-output lines with template lines (best effort)."""
-    if template_file is None or not template_file.is_file():
+    if template_file.name == "Chart.yaml":  # no template on disk to map into
         for document in documents:
             document.line_map = {(): 1}
             document.start_line = document.end_line = 1

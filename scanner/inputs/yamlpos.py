@@ -40,6 +40,16 @@ _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
 _MERGE_KEY = "<<"
 
+
+class _MergeSlot:
+    """Stands in for the key of a `<<` entry while its value is built."""
+
+    def __repr__(self) -> str:
+        return "<<"
+
+
+_MERGE_SLOT = _MergeSlot()
+
 #: Nesting deeper than this is refused (no manifest needs it).
 MAX_DEPTH = 200
 
@@ -87,6 +97,7 @@ class _DocumentBuilder:
         self.root: Any = None
         self.root_mark: Any = None
         self.has_root = False
+        self.merged = False  # a `<<` was seen: drop its scratch line entries at the end
 
     # -- where the next value goes ------------------------------------------------
 
@@ -116,7 +127,7 @@ class _DocumentBuilder:
         top = self.stack[-1]
         if isinstance(top.value, list):
             top.value.append(value)
-        elif top.key is _MERGE_KEY:
+        elif top.key is _MERGE_SLOT:
             top.merges.append(value)
             top.key = None
         else:
@@ -146,7 +157,8 @@ class _DocumentBuilder:
         top = self.stack[-1]
         line = mark.line + 1
         if event.value == _MERGE_KEY and (event.implicit[0] or event.tag == _MERGE):
-            top.key = _MERGE_KEY
+            top.key = _MERGE_SLOT
+            self.merged = True
             return
         key = event.value
         if key in top.explicit:
@@ -230,7 +242,7 @@ class _DocumentBuilder:
         depth = len(done.path)
         rerooted = []
         for entry_path, line in self.entries[done.entries_at_start :]:
-            if len(entry_path) > depth and entry_path[depth] is _MERGE_KEY:
+            if len(entry_path) > depth and entry_path[depth] is _MERGE_SLOT:
                 rest = entry_path[depth + 1 :]
                 if rest and isinstance(rest[0], int):  # a list of merge sources
                     rest = rest[1:]
@@ -342,7 +354,10 @@ def _finish_document(
     if not builder.has_root or builder.root is None:
         return  # an empty document
     start = builder.root_mark.line + 1
-    line_map: dict[JsonPath, int] = dict(builder.entries)
+    entries = builder.entries
+    if builder.merged:
+        entries = [(p, line) for p, line in entries if not any(part is _MERGE_SLOT for part in p)]
+    line_map: dict[JsonPath, int] = dict(entries)
     line_map[()] = start
     end_mark = end_event.start_mark
     end = end_mark.line if end_mark.column == 0 and end_mark.line > start - 1 else end_mark.line + 1

@@ -264,3 +264,27 @@ def test_release_name_option(tmp_path, release):
     write(tmp_path / "charts/web", CHART)
     deployment = by_kind(render(tmp_path, helm_release_name=release), "Deployment")
     assert deployment.name == release
+
+
+def test_packaged_subchart_documents_point_at_the_parent_chart_yaml(tmp_path):
+    import tarfile
+
+    write(
+        tmp_path / "build/sub",
+        {
+            "Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            "templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: true\n",
+        },
+    )
+    chart = dict(CHART)
+    chart["Chart.yaml"] = CHART["Chart.yaml"] + "dependencies:\n  - name: sub\n    version: 0.1.0\n"
+    write(tmp_path / "charts/web", chart)
+    (tmp_path / "charts/web/charts").mkdir()
+    with tarfile.open(tmp_path / "charts/web/charts/sub-0.1.0.tgz", "w:gz") as archive:
+        archive.add(tmp_path / "build/sub", arcname="sub")
+    result = render(tmp_path)
+    assert result.problems == []
+    pod = by_kind(result, "Pod")
+    assert pod.obj["spec"]["hostNetwork"] is True
+    assert pod.path == "charts/web/Chart.yaml"  # a file that exists in the repo
+    assert (tmp_path / pod.path).is_file()

@@ -191,3 +191,10 @@ def test_an_unclosed_construct_points_at_where_it_opened_not_past_the_end():
     with pytest.raises(InputProblemError) as caught:
         load_yaml_documents('kind: Pod\nmetadata:\n  name: "web\n', "open.yaml")
     assert (caught.value.line, caught.value.column) == (3, 9)
+
+
+def test_quoted_double_angle_key_is_an_ordinary_key_and_line_maps_stay_plain():
+    (doc,) = load_yaml_documents('a: &a {x: 1}\nb:\n  "<<": *a\nc:\n  <<: *a\n  y: 2\n', "q.yaml")
+    assert doc.obj == {"a": {"x": 1}, "b": {"<<": {"x": 1}}, "c": {"x": 1, "y": 2}}
+    assert all(isinstance(part, (str, int)) for path in doc.line_map for part in path)
+    assert doc.line_for("c.x") == 1 and doc.line_for("c.y") == 6 and doc.line_for("b.<<") == 3
