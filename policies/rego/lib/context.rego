@@ -11,7 +11,11 @@ environment := data.cdgate_context.environment
 
 # param(name, fallback) reads data.cdgate_params[name]; the fallback keeps a
 # policy meaningful when it is evaluated without cdgate's bundled params.json.
-param(name, fallback) := object.get(object.get(data, "cdgate_params", {}), name, fallback)
+# (Reading data.cdgate_params[name] directly: `object.get(data, ...)` would
+# materialise the whole data document, every policy's rules included.)
+param(name, fallback) := value if {
+	value := data.cdgate_params[name]
+} else := fallback
 
 # resource_of(obj) is `Kind/name` (with `namespace/` when set) for messages.
 resource_of(obj) := sprintf("%s/%s/%s", [obj.kind, obj.metadata.namespace, _name(obj)]) if {
