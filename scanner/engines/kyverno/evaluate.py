@@ -167,7 +167,22 @@ class RuleRunner:
             return self._patterns(spec, data, element)
         if "foreach" in spec:
             return self._foreach(spec["foreach"] or [], data, element, nesting)
+        if "podSecurity" in spec and top:
+            return self._pod_security(spec["podSecurity"] or {})
         return None
+
+    def _pod_security(self, spec: dict[str, Any]) -> _Verdict | None:
+        from scanner.engines.kyverno import podsecurity
+
+        outcome = podsecurity.evaluate(spec, self.resource)
+        if outcome is None:
+            return None
+        passed, violations = outcome
+        level = f"{spec.get('level') or 'baseline'}:{spec.get('version') or 'latest'}"
+        if passed:
+            return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")
+        detail = "; ".join(v.describe() for v in violations[:10])
+        return _Verdict(FAIL, f"Validation rule '{self.rule.name}' failed. It violates PodSecurity \"{level}\": {detail}")
 
     def _deny(self, deny: dict[str, Any], data: dict[str, Any]) -> _Verdict:
         try:

@@ -22,7 +22,7 @@ from scanner.errors import PolicyError
 
 POLICY_KINDS = ("ClusterPolicy", "Policy")
 POLICY_API_VERSIONS = ("kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2")
-UNSUPPORTED_VALIDATE = ("cel", "podSecurity", "manifests", "assert")
+UNSUPPORTED_VALIDATE = ("cel", "manifests", "assert")
 BUILTIN_ROOTS = {"request", "serviceAccountName", "serviceAccountNamespace", "images", "element", "elementIndex", "target", "@"}
 _ELEMENT_ROOT = re.compile(r"^element(Index)?\d+$")
 
@@ -267,9 +267,13 @@ def check_policy(policy: Policy, extra_roots: Iterable[str] = (), check_roots: b
         _check_filters(rule.exclude, "exclude", policy, rule)
         allowed = _context_names(rule.context) | set(extra_roots)
         v = rule.validate
-        kinds = [k for k in ("pattern", "anyPattern", "deny", "foreach") if k in v]
+        kinds = [k for k in ("pattern", "anyPattern", "deny", "foreach", "podSecurity") if k in v]
         if not kinds:
-            raise _fail(policy, rule, "validate needs one of pattern, anyPattern, deny or foreach")
+            raise _fail(policy, rule, "validate needs one of pattern, anyPattern, deny, foreach or podSecurity")
+        if "podSecurity" in v:
+            level = str((v["podSecurity"] or {}).get("level") or "")
+            if level not in ("privileged", "baseline", "restricted"):
+                raise _fail(policy, rule, f"podSecurity.level must be privileged, baseline or restricted, not {level!r}")
         if len(kinds) > 1:
             raise _fail(policy, rule, f"validate may only set one of {', '.join(kinds)}")
         _check_conditions(rule.preconditions, policy, rule)
