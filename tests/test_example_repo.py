@@ -48,6 +48,9 @@ class Result:
     path: str  # repo-relative
     line: int
     json_path: str | None
+    kind: str | None
+    namespace: str | None
+    name: str | None
     state: str | None
     suppressed: bool
     message: str
@@ -83,9 +86,7 @@ def results_of(sarif: dict) -> list[Result]:
             physical = raw["locations"][0]["physicalLocation"]
             artifact = physical["artifactLocation"]
             uri = artifact["uri"]
-            base = artifact.get("uriBaseId")
-            if base is not None:
-                assert base in run.get("originalUriBaseIds", {"%SRCROOT%": {}}) or base == "%SRCROOT%"
+            assert artifact.get("uriBaseId", "%SRCROOT%") == "%SRCROOT%", artifact
             props = raw.get("properties", {})
             results.append(
                 Result(
@@ -93,6 +94,9 @@ def results_of(sarif: dict) -> list[Result]:
                     path=uri,
                     line=physical["region"]["startLine"],
                     json_path=props.get("jsonPath"),
+                    kind=props.get("kind"),
+                    namespace=props.get("namespace"),
+                    name=props.get("name"),
                     state=props.get("state"),
                     suppressed=bool(raw.get("suppressions")),
                     message=raw["message"]["text"],
@@ -124,22 +128,63 @@ def _keys_of(json_path: str) -> list[str | int]:
     return list(parse_json_path(json_path))
 
 
-def _points_at(text: str, json_path: str) -> bool:
+@lru_cache(maxsize=None)
+def rendered_documents(environment: str) -> dict[tuple, object]:
+    """The example's documents as cdgate renders them, by (path, kind, namespace, name)."""
+    from scanner.inputs.loader import LoadOptions, load_targets
+
+    loaded = load_targets([EXAMPLE_REL], LoadOptions(root=REPO, environment=environment))
+    return {(d.path, d.kind, d.namespace, d.name): d for d in loaded.documents if d.is_resource}
+
+
+def _existing_prefix(obj: object, keys: list[str | int]) -> list[str | int]:
+    """The longest prefix of `keys` that exists in `obj` (the field, or its closest parent)."""
+    prefix: list[str | int] = []
+    for key in keys:
+        if isinstance(key, int) and isinstance(obj, list) and 0 <= key < len(obj):
+            obj = obj[key]
+        elif isinstance(key, str) and isinstance(obj, dict) and key in obj:
+            obj = obj[key]
+        else:
+            break
+        prefix.append(key)
+    return prefix
+
+
+def _line_holds(text: str, keys: list[str | int]) -> bool:
+    """Does this source line start the node at `keys` (a `key:` or a list item)?"""
+    stripped = text.strip()
+    if not keys:
+        return False
+    last = keys[-1]
+    if isinstance(last, int):
+        parent = next((k for k in reversed(keys) if isinstance(k, str)), None)
+        # A block item (`- name: x`), or an item of a flow list on its parent's line.
+        return stripped.startswith("- ") or (
+            parent is not None and re.search(rf"(^|[\s{{,-]){re.escape(parent)}\s*:\s*\[", stripped) is not None
+        )
+    return re.search(rf"(^|[\s{{,-]){re.escape(last)}\s*:", stripped) is not None
+
+
+def _points_at(text: str, json_path: str, obj: object | None = None, kustomized: bool = False) -> bool:
     """Does this source line hold the field `json_path` names, or its closest parent?
 
-    A present field's line has `key:`; a list item's line starts with `- ` or
-    holds its parent key (flow lists such as `verbs: ["*"]`); a finding about
-    an absent field points at the deepest enclosing key or item that exists.
+    With the rendered object, the line must start exactly the deepest part of
+    the path that exists: the field itself, or for an absent field (a missing
+    probe, say) its closest enclosing key or list item. Kustomize overlays can
+    add fields the source file does not have, so for kustomized documents any
+    enclosing key of that part counts. Without an object (findings about
+    gate.yaml), the line must start one of the path's keys or items.
     """
-    stripped = text.strip()
-    for key in reversed(_keys_of(json_path)):
-        if isinstance(key, int):
-            if stripped.startswith("- "):
-                return True
-            continue
-        if re.search(rf"(^|[\s{{,-]){re.escape(key)}\s*:", stripped):
+    keys = _keys_of(json_path)
+    if obj is not None:
+        prefix = _existing_prefix(obj, keys)
+        if _line_holds(text, prefix):
             return True
-    return False
+        if not kustomized:
+            return False
+        keys = prefix
+    return any(_line_holds(text, keys[: end + 1]) for end in range(len(keys)))
 
 
 # ---------------------------------------------------------------- the verdict
@@ -180,12 +225,19 @@ def test_every_result_start_line_holds_the_offending_field(env_run):
     env, _code, sarif, _ = env_run
     wrong = []
     checked = 0
+    documents = rendered_documents(env)
     for result in results_of(sarif):
         if not result.json_path:
             continue
         text = _line(result.path, result.line)
+        doc = documents.get((result.path, result.kind, result.namespace, result.name))
+        if result.kind and doc is None:
+            wrong.append(f"{result.path}:{result.line} {result.rule_id}: no rendered {result.kind} {result.name} there")
+            continue
         checked += 1
-        if not _points_at(text, result.json_path):
+        obj = doc.obj if doc is not None else None
+        kustomized = doc is not None and doc.origin == "kustomize"
+        if not _points_at(text, result.json_path, obj, kustomized):
             wrong.append(f"{result.path}:{result.line} {result.rule_id} {result.json_path!r}: line is {text.strip()!r}")
     assert checked, f"{env}: no result named its field (properties.jsonPath)"
     assert not wrong, f"{env}: results whose line does not hold their field:\n" + "\n".join(wrong)
@@ -210,7 +262,11 @@ def test_service_b_carries_the_planted_kinds_of_violation(sarif_dir):
         here = [r for r in results if (r.path, r.line) == (planted.path, planted.line)]
         assert here, f"nothing reported at {planted.path}:{planted.line} ({planted.what})"
         text = _line(planted.path, planted.line)
-        assert any(r.json_path and _points_at(text, r.json_path) for r in here), (planted, here)
+        documents = rendered_documents("prod")
+        assert any(
+            r.json_path and _points_at(text, r.json_path, getattr(documents.get((r.path, r.kind, r.namespace, r.name)), "obj", None))
+            for r in here
+        ), (planted, here)
 
 
 # ------------------------------------------------------- clean service, profile
