@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cdgate
+from conftest import CORPUS, run_cdgate
 
 # corpus file (under ../shared/corpus/kyverno-policies) -> name in the scanned folder
 SOURCES = {
@@ -34,8 +34,8 @@ SOURCES = {
 
 
 @pytest.fixture(scope="module")
-def foreign_run(tmp_path_factory, request):
-    corpus = Path(request.config.rootpath).parent / "shared" / "corpus" / "kyverno-policies"
+def foreign_run(tmp_path_factory):
+    corpus = CORPUS / "kyverno-policies"
     if not corpus.is_dir():
         pytest.skip("../shared/corpus/kyverno-policies is not beside the repo")
     work = tmp_path_factory.mktemp("foreign")
