@@ -95,7 +95,7 @@ class VerificationReport:
     def require(self, what: str) -> list[Verified]:
         if self.verified:
             return self.verified
-        reasons = "; ".join(self.rejected) if self.rejected else f"no {what} found"
+        reasons = "; ".join(self.rejected) if self.rejected else "none found"
         raise VerificationFailed(f"no valid {what}: {reasons}")
 
 
@@ -213,7 +213,7 @@ def _rekor_entries(annotations: dict[str, Any]) -> list:
         raise VerificationFailed("the dev.sigstore.cosign/bundle annotation is not JSON") from None
 
 
-def _bundles(target: ImageTarget, *, signatures: bool) -> list[tuple[str, bytes]]:
+def _bundles(target: ImageTarget, *, signatures: bool, predicate_type: str | None = None) -> list[tuple[str, bytes]]:
     """(source, bundle bytes) for every bundle referrer whose manifest names `target`.
 
     The index's predicate-type annotation only narrows the search (signatures
@@ -227,6 +227,8 @@ def _bundles(target: ImageTarget, *, signatures: bool) -> list[tuple[str, bytes]
             continue
         hinted = (entry.get("annotations") or {}).get(BUNDLE_PREDICATE_ANNOTATION)
         if hinted and (hinted == COSIGN_SIGN_PREDICATE) != signatures:
+            continue
+        if hinted and predicate_type and hinted != predicate_type:
             continue
         manifest = repo.get_manifest(digest)  # verified against the descriptor's digest
         body = manifest.json
@@ -296,7 +298,7 @@ def verify_image_attestations(target: ImageTarget, keys: Sequence[TrustedKey], t
             report.rejected.append(f"{source}: predicate type {statement.predicate_type}, not {predicate_type}")
             continue
         report.verified.append(Verified(source, key.name, envelope.payload, statement))
-    for source, data in _bundles(target, signatures=False):
+    for source, data in _bundles(target, signatures=False, predicate_type=predicate_type):
         _verify_bundle(target, source, data, keys, tlog, report, want_signature=False, predicate_type=predicate_type)
     return report
 
