@@ -247,10 +247,16 @@ def test_invalid_data_file_names_its_line(cdgate, tmp_path):
     assert "params.yaml:" in result.stderr
 
 
-def test_todo_tests_are_skipped_and_filters_apply(tmp_path, small_suite):
-    write(small_suite, "later_test.rego", "package later_test\nimport rego.v1\ntodo_test_someday if false\n")
+def test_todo_tests_are_skipped_and_filters_apply(cdgate, tmp_path, small_suite):
+    write(
+        small_suite,
+        "later_test.rego",
+        "package later_test\nimport rego.v1\ntodo_test_someday if false\ntest_helper(x) := x\n",
+    )
     run = run_policy_tests([small_suite])
     assert run.skipped == 1 and run.passed == 2 and run.ok
+    assert "test_helper" not in {r.case.name for r in run.results}
+    assert cdgate("policy", "test", str(small_suite), "--run", "(unclosed").returncode == 2
     only = run_policy_tests([small_suite], name_filter="with_owner")
     assert [r.case.name for r in only.results] == ["test_pod_with_owner_allowed"]
 

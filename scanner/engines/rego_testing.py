@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from scanner.engines.rego_errors import parse_regorus_error
-from scanner.errors import PolicyError
+from scanner.errors import ConfigError, PolicyError
 
 TEST_FILE_SUFFIX = "_test.rego"
 TEST_PREFIX = "test_"
 TODO_PREFIX = "todo_test_"
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
-
 
 
 class PolicyTestStatus(str, enum.Enum):
@@ -251,11 +250,16 @@ def find_test_rules(path: Path, text: str) -> tuple[str, list[tuple[str, int | N
 
 
 def _rule_head(rule: dict[str, Any]) -> tuple[str | None, int | None]:
-    """Name and line of a rule from regorus' AST (`Spec.head.<kind>.refr.Var`)."""
+    """Name and line of a rule from regorus' AST (`Spec.head.<kind>.refr.Var`).
+
+    Functions (`Func` heads) are not tests, as in `opa test`.
+    """
     spec = rule.get("Spec") if isinstance(rule, dict) else None
     if not isinstance(spec, dict):
         return None, None
-    for head in (spec.get("head") or {}).values():
+    for kind, head in (spec.get("head") or {}).items():
+        if kind == "Func":
+            continue
         refr = head.get("refr") if isinstance(head, dict) else None
         var = refr.get("Var") if isinstance(refr, dict) else None
         if isinstance(var, dict) and isinstance(var.get("value"), str):
@@ -322,7 +326,11 @@ class PolicyTestRunner:
             return ()
 
     def run(self, name_filter: str | None = None) -> PolicyTestRun:
-        pattern = re.compile(name_filter) if name_filter else None
+        """Run every test (or those whose `data.pkg.test_name` matches `name_filter`)."""
+        try:
+            pattern = re.compile(name_filter) if name_filter else None
+        except re.error as exc:
+            raise ConfigError(f"--run is not a valid regular expression: {exc}") from None
         run = PolicyTestRun(
             policy_files=[str(p) for p in self.sources.policies],
             data_files=[str(p) for p in self.sources.data],
