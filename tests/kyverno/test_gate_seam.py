@@ -131,3 +131,32 @@ spec:
     )
     raw = load_policies([policy]).evaluate(load_yaml_documents(MANIFEST, "apps/web.yaml"))
     assert [r.level for r in raw] == [Level.WARN]
+
+
+def test_foreach_failure_points_at_the_element_field(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        """
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: per-container}
+spec:
+  rules:
+    - name: non-root
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      validate:
+        foreach:
+          - list: request.object.spec.containers
+            pattern:
+              securityContext: {runAsNonRoot: true}
+"""
+    )
+    manifest = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n"
+        "  - name: a\n    securityContext: {runAsNonRoot: true}\n"
+        "  - name: b\n    securityContext:\n      runAsNonRoot: false\n"
+    )
+    documents = load_yaml_documents(manifest, "pod.yaml")
+    [result] = load_policies([policy]).evaluate(documents)
+    assert result.json_path == "spec.containers[1].securityContext.runAsNonRoot"
+    assert result.document.line_for(result.json_path) == 10

@@ -32,7 +32,7 @@ def _policy_files(paths: Sequence[str | Path]) -> list[Path]:
             files.extend(
                 p for p in sorted(path.rglob("*"))
                 if p.suffix in (".yaml", ".yml") and not p.name.startswith("kyverno-test")
-                and ".kyverno-test" not in p.parts and p.is_file()
+                and ".kyverno-test" not in p.parts and ".chainsaw-test" not in p.parts and p.is_file()
             )
         elif path.is_file():
             files.append(path)

@@ -201,7 +201,20 @@ class RuleRunner:
             return None
         return self.resource
 
+    def _absolute(self, target: Any, path: tuple[str | int, ...] | None) -> tuple[str | int, ...] | None:
+        """A path inside a foreach element, made relative to the whole resource."""
+        if path is None or target is self.resource:
+            return path
+        prefix = _locate(self.resource, target)
+        return None if prefix is None else prefix + path
+
     def _patterns(self, spec: dict[str, Any], data: dict[str, Any], element: Any) -> _Verdict | None:
+        verdict = self._patterns_raw(spec, data, element)
+        if verdict is not None and verdict.path is not None:
+            verdict.path = self._absolute(self._target(element), verdict.path)
+        return verdict
+
+    def _patterns_raw(self, spec: dict[str, Any], data: dict[str, Any], element: Any) -> _Verdict | None:
         target = self._target(element)
         try:
             if "pattern" in spec:
@@ -309,6 +322,22 @@ class RuleRunner:
                 return _Verdict(verdict.status, f"validation failure: {verdict.message}", path), applied
             applied += 1
         return _Verdict(PASS, ""), applied
+
+
+def _locate(root: Any, target: Any, limit: int = 100_000) -> tuple[str | int, ...] | None:
+    """The path of the object `target` (by identity) inside `root`, if it is there."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
+    seen = 0
+    while stack and seen < limit:
+        node, path = stack.pop()
+        seen += 1
+        if node is target:
+            return path
+        if isinstance(node, dict):
+            stack.extend((v, path + (k,)) for k, v in node.items() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+    return None
 
 
 def _values_for(policy: Policy, rule: Rule, obj: dict[str, Any], inputs: EvalInputs) -> dict[str, Any]:

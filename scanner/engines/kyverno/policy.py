@@ -210,7 +210,7 @@ def _check_expression(expr: str, allowed: set[str], policy: Policy, rule: Rule, 
     if not check_roots:
         return
     for root in _roots(compiled.parsed):
-        if root in allowed or root in BUILTIN_ROOTS or _ELEMENT_ROOT.match(root or ""):
+        if not root or root in allowed or root in BUILTIN_ROOTS or _ELEMENT_ROOT.match(root):
             continue
         raise _fail(policy, rule, f"unknown variable {expr!r} ({root!r} is not a context entry or a Kyverno variable)",
                     "declare it under the rule's context or use request.*, element, images.*")
