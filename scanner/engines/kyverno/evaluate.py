@@ -355,6 +355,9 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
                   budget: Budget, base: dict[str, Any]) -> RuleResult | None:
     """The rule's result on `obj`, or None when the rule does not apply to it."""
     request = inputs.request
+    kinds = rule.match_kinds
+    if kinds is not None and view.kind not in kinds:
+        return None
     if not rule_matches(rule.match, view, request):
         return None
     result = RuleResult(policy=policy.key, rule=rule.name, status=PASS, action=rule.action, autogen_of=rule.autogen_of)
@@ -431,6 +434,10 @@ def evaluate_policy(policy: Policy, obj: dict[str, Any], inputs: EvalInputs,
                                 autogen_of=rule.autogen_of)
         except RecursionError:
             result = RuleResult(policy.key, rule.name, ERROR, "evaluation stopped: structure nested too deeply",
+                                action=rule.action, autogen_of=rule.autogen_of)
+        except Exception as exc:  # noqa: BLE001 - fail closed: an engine fault is an error, never a pass
+            result = RuleResult(policy.key, rule.name, ERROR,
+                                f"internal engine error ({type(exc).__name__}: {exc}); please report it",
                                 action=rule.action, autogen_of=rule.autogen_of)
         if result is not None:
             out.append(result)

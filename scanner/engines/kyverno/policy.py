@@ -8,6 +8,7 @@ name nothing) with a `PolicyError` that names the file, policy and rule.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,27 @@ class Rule:
     @property
     def message(self) -> str:
         return str(self.validate.get("message") or "")
+
+    @functools.cached_property
+    def match_kinds(self) -> frozenset[str] | None:
+        """Bare kinds the rule can match, for a fast reject; None when any kind can."""
+        from scanner.engines.kyverno.matching import parse_kind
+        from scanner.engines.kyverno.wildcard import has_wildcard
+
+        blocks = [f for key in ("any", "all") for f in self.match.get(key) or [] if isinstance(f, dict)]
+        if not blocks and isinstance(self.match.get("resources"), dict):
+            blocks = [self.match]
+        kinds: set[str] = set()
+        for block in blocks:
+            listed = (block.get("resources") or {}).get("kinds") or []
+            if not listed:
+                return None
+            for selector in listed:
+                kind = parse_kind(str(selector))[2]
+                if has_wildcard(kind):
+                    return None
+                kinds.add(kind)
+        return frozenset(kinds) if kinds else None
 
 
 @dataclass
