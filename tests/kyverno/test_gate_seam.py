@@ -160,3 +160,29 @@ spec:
     [result] = load_policies([policy]).evaluate(documents)
     assert result.json_path == "spec.containers[1].securityContext.runAsNonRoot"
     assert result.document.line_for(result.json_path) == 10
+
+
+def test_failure_action_overrides_by_namespace(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        """
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: labels}
+spec:
+  validationFailureAction: Audit
+  validationFailureActionOverrides:
+    - {action: Enforce, namespaces: ["prod-*"]}
+  rules:
+    - name: team-label
+      match: {any: [{resources: {kinds: [ConfigMap]}}]}
+      validate:
+        pattern: {metadata: {labels: {team: "?*"}}}
+"""
+    )
+    manifest = "\n---\n".join(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {ns}}}" for ns in ("prod-eu", "dev")
+    )
+    raw = load_policies([policy]).evaluate(load_yaml_documents(manifest, "cm.yaml"))
+    assert {r.document.namespace: r.properties["action"] for r in raw} == {"prod-eu": "Enforce", "dev": "Audit"}
+    assert all(r.json_path == "metadata.labels" for r in raw)

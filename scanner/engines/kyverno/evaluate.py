@@ -360,7 +360,8 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
         return None
     if not rule_matches(rule.match, view, request):
         return None
-    result = RuleResult(policy=policy.key, rule=rule.name, status=PASS, action=rule.action, autogen_of=rule.autogen_of)
+    result = RuleResult(policy=policy.key, rule=rule.name, status=PASS, action=rule.action_for(view.namespace),
+                        autogen_of=rule.autogen_of)
     if rule_excludes(rule.exclude, view, request):
         result.status, result.message = SKIP, "resource excluded by the rule's exclude block"
         return result

@@ -40,6 +40,16 @@ class Rule:
     validate: dict[str, Any]
     action: str  # Audit | Enforce
     autogen_of: str | None = None
+    action_overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (action, namespace wildcards)
+
+    def action_for(self, namespace: str) -> str:
+        """Audit or Enforce for a resource in `namespace` (failureActionOverrides)."""
+        from scanner.engines.kyverno.wildcard import match
+
+        for action, namespaces in self.action_overrides:
+            if any(match(ns, namespace) for ns in namespaces):
+                return action
+        return self.action
 
     @property
     def message(self) -> str:
@@ -146,6 +156,11 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
         if not isinstance(raw.get("match"), dict):
             raise PolicyError(f"policy {name!r} rule {rule_name!r}: match is required", path=path, line=line)
         action = _action(validate.get("failureAction"), default_action)
+        overrides = validate.get("failureActionOverrides") or spec.get("validationFailureActionOverrides") or []
+        action_overrides = tuple(
+            (_action(o.get("action"), action), tuple(str(n) for n in o.get("namespaces") or []))
+            for o in overrides if isinstance(o, dict)
+        )
         rules.append(
             Rule(
                 name=rule_name,
@@ -156,6 +171,7 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
                 validate=validate,
                 action=action,
                 autogen_of=raw.get("_autogen_of"),
+                action_overrides=action_overrides,
             )
         )
     return Policy(
