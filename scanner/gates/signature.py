@@ -40,7 +40,6 @@ RULE_OFFLINE = "CDG-SUP-007"
 RULE_INVALID_REFERENCE = "CDG-SUP-008"
 
 SIGNATURE_GATE_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "gates.signature",
     "description": "Which images may run: digest-pinned, signed by a trusted key, with the listed attestations.",
     "type": "object",
@@ -166,9 +165,10 @@ def load_settings(config: dict[str, Any] | None, profile_dir: Path) -> Signature
     for key_path in config.get("trusted_keys") or []:
         path = profile_dir / key_path
         settings.trusted_keys.append(TrustedKey(str(key_path), load_public_key_file(path)))
-    if settings.require_signature and not settings.trusted_keys and not settings.offline:
+    needs_keys = settings.require_signature or bool(config.get("attestations"))
+    if needs_keys and not settings.trusted_keys and not settings.offline:
         raise ConfigError(
-            "gates.signature requires signatures but lists no trusted_keys",
+            "gates.signature requires signatures or attestations but lists no trusted_keys",
             hint="add cosign.pub paths under gates.signature.trusted_keys, or set enabled: false",
         )
     for index, item in enumerate(config.get("attestations") or []):

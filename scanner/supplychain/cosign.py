@@ -213,11 +213,13 @@ def _rekor_entries(annotations: dict[str, Any]) -> list:
         raise VerificationFailed("the dev.sigstore.cosign/bundle annotation is not JSON") from None
 
 
-def _bundles(target: ImageTarget, *, signatures: bool, predicate_type: str | None = None) -> list[tuple[str, bytes]]:
+def _bundles(target: ImageTarget, report: VerificationReport, *, signatures: bool, predicate_type: str | None = None) -> list[tuple[str, bytes]]:
     """(source, bundle bytes) for every bundle referrer whose manifest names `target`.
 
     The index's predicate-type annotation only narrows the search (signatures
-    or attestations); what counts is the signed statement inside.
+    or attestations); what counts is the signed statement inside. A listed
+    referrer that no longer exists is a rejected candidate, not a registry
+    failure (anyone who can push could otherwise block verification).
     """
     out = []
     repo = target.repository
@@ -230,16 +232,20 @@ def _bundles(target: ImageTarget, *, signatures: bool, predicate_type: str | Non
             continue
         if hinted and predicate_type and hinted != predicate_type:
             continue
-        manifest = repo.get_manifest(digest)  # verified against the descriptor's digest
-        body = manifest.json
-        if body.get("artifactType") != BUNDLE_V03 and entry.get("artifactType") != BUNDLE_V03:
-            continue
-        subject = (body.get("subject") or {}).get("digest", "")
-        if not digests_equal(str(subject), target.digest):
-            continue  # an index entry pointing at someone else's referrer
-        for layer in (body.get("layers") or [])[:1]:
-            if str(layer.get("mediaType", "")).startswith("application/vnd.dev.sigstore.bundle"):
-                out.append((f"referrer {digest}", repo.get_blob(layer["digest"])))
+        try:
+            manifest = repo.get_manifest(digest)  # verified against the descriptor's digest
+            body = manifest.json
+            if body.get("artifactType") != BUNDLE_V03 and entry.get("artifactType") != BUNDLE_V03:
+                continue
+            subject = (body.get("subject") or {}).get("digest", "")
+            if not digests_equal(str(subject), target.digest):
+                report.rejected.append(f"referrer {digest}: its subject is {subject or 'missing'}, not {target.digest}")
+                continue
+            for layer in (body.get("layers") or [])[:1]:
+                if str(layer.get("mediaType", "")).startswith("application/vnd.dev.sigstore.bundle"):
+                    out.append((f"referrer {digest}", repo.get_blob(layer["digest"])))
+        except NotFound as exc:
+            report.rejected.append(f"referrer {digest}: {exc}")
     return out
 
 
@@ -253,7 +259,7 @@ def verify_image_signatures(target: ImageTarget, keys: Sequence[TrustedKey], tlo
         try:
             payload = target.repository.get_blob(layer["digest"], 1024 * 1024)
             signature = b64decode(annotations.get(SIGNATURE_ANNOTATION, ""), "signature annotation")
-        except ValueError as exc:
+        except (ValueError, NotFound) as exc:
             report.rejected.append(f"{source}: {exc}")
             continue
         key = next((k for k in keys if verify_bytes(k.key, signature, payload)), None)
@@ -269,7 +275,7 @@ def verify_image_signatures(target: ImageTarget, keys: Sequence[TrustedKey], tlo
             report.rejected.append(f"{source}: {exc}")
             continue
         report.verified.append(Verified(source, key.name, payload))
-    for source, data in _bundles(target, signatures=True):
+    for source, data in _bundles(target, report, signatures=True):
         _verify_bundle(target, source, data, keys, tlog, report, want_signature=True)
     return report
 
@@ -282,7 +288,10 @@ def verify_image_attestations(target: ImageTarget, keys: Sequence[TrustedKey], t
         source = f"tag {tag} layer {index}"
         annotations = layer.get("annotations") or {}
         try:
-            envelope = parse_envelope(target.repository.get_blob(layer["digest"]))
+            try:
+                envelope = parse_envelope(target.repository.get_blob(layer["digest"]))
+            except NotFound as exc:
+                raise VerificationFailed(str(exc)) from None
             key = next((k for k in keys if envelope_verifies(envelope, k.key)), None)
             if key is None:
                 raise VerificationFailed("envelope signature does not verify with any trusted key")
@@ -298,7 +307,7 @@ def verify_image_attestations(target: ImageTarget, keys: Sequence[TrustedKey], t
             report.rejected.append(f"{source}: predicate type {statement.predicate_type}, not {predicate_type}")
             continue
         report.verified.append(Verified(source, key.name, envelope.payload, statement))
-    for source, data in _bundles(target, signatures=False, predicate_type=predicate_type):
+    for source, data in _bundles(target, report, signatures=False, predicate_type=predicate_type):
         _verify_bundle(target, source, data, keys, tlog, report, want_signature=False, predicate_type=predicate_type)
     return report
 

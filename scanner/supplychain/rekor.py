@@ -162,12 +162,12 @@ def _same_b64(a: Any, b: bytes) -> bool:
 def check_body_records(entry: TlogEntry, *, signature: bytes, sha256_hex: str | None = None, dsse_payload: bytes | None = None) -> None:
     """Check that the entry body records this signature and artifact.
 
-    hashedrekord: `spec.signature.content` and `spec.data.hash`; intoto 0.0.2
+    hashedrekord and rekord: `spec.signature.content` and `spec.data.hash`; intoto 0.0.2
     and dsse: the envelope signature and the payload hash.
     """
     body = entry.body_json
     kind, spec = body.get("kind"), body.get("spec") or {}
-    if kind == "hashedrekord":
+    if kind in ("hashedrekord", "rekord"):
         recorded_sig = ((spec.get("signature") or {}).get("content"))
         recorded_hash = (((spec.get("data") or {}).get("hash")) or {}).get("value", "")
         if not _same_b64(recorded_sig, signature):

@@ -214,3 +214,48 @@ def test_sign_and_verify_in_an_oci_layout(tmp_path, signing_key):
     attest_image(target, signing_key, resolve_predicate_type("spdxjson"), {"spdxVersion": "SPDX-2.3"}, new_bundle_format=False)
     assert len(verify_image_signatures(target, trusted(signing_key), NO_TLOG).verified) == 1
     assert len(verify_image_attestations(target, trusted(signing_key), NO_TLOG, "https://spdx.dev/Document").verified) == 1
+
+
+def test_rekor_bundle_for_another_signature_proves_nothing(fresh_repo, signing_key, corpus):
+    """A genuine, validly signed Rekor entry attached to our signature does not vouch for it."""
+    from scanner.supplychain.cosign import REKOR_BUNDLE_ANNOTATION
+    from scanner.supplychain.rekor import load_trusted_root
+
+    reference, repo = fresh_repo
+    target = target_for(reference, repo)
+    sign_image(target, signing_key, new_bundle_format=False)
+    tag = legacy_tag(target.digest, "sig")
+    manifest = repo.get_manifest(tag).json
+    rekor_bundle = (corpus / "rekor" / "signature-spec-example-bundle.json").read_text()
+    manifest["layers"][0]["annotations"][REKOR_BUNDLE_ANNOTATION] = json.dumps(json.loads(rekor_bundle))
+    repo.put_manifest(json.dumps(manifest).encode(), manifest["mediaType"], tag=tag)
+    root = load_trusted_root(corpus / "trust" / "trusted-root-public-good.json")
+    report = verify_image_signatures(target, trusted(signing_key), TlogPolicy(trusted_root=root))
+    assert report.verified == []
+    assert "records a different signature" in report.rejected[0]
+    # without a trusted root the entry cannot be checked: that is a failure too, not a pass
+    assert "no trusted root" in verify_image_signatures(target, trusted(signing_key), NO_TLOG).rejected[0]
+    # skipping the log explicitly (cosign's --insecure-ignore-tlog) falls back to key trust
+    assert verify_image_signatures(target, trusted(signing_key), TlogPolicy(ignore=True)).verified
+    # and a policy that demands a log entry refuses a signature without one
+    plain = target_for(reference, repo, "v2")
+    sign_image(plain, signing_key)
+    assert "requires one" in verify_image_signatures(plain, trusted(signing_key), TlogPolicy(require=True)).rejected[0]
+
+
+def test_dangling_referrer_entry_does_not_block_verification(fresh_repo, signing_key):
+    """An index entry naming a manifest that does not exist is skipped with a reason."""
+    from scanner.supplychain.bundle import BUNDLE_V03
+    from scanner.supplychain.oci import OCI_INDEX, OCI_MANIFEST, referrers_tag
+
+    reference, repo = fresh_repo
+    target = target_for(reference, repo)
+    sign_image(target, signing_key)
+    tag = referrers_tag(target.digest)
+    index = repo.get_manifest(tag).json
+    ghost = "sha256:" + "9" * 64
+    index["manifests"].insert(0, {"mediaType": OCI_MANIFEST, "digest": ghost, "size": 10, "artifactType": BUNDLE_V03})
+    repo.put_manifest(json.dumps(index).encode(), OCI_INDEX, tag=tag)
+    report = verify_image_signatures(target, trusted(signing_key), NO_TLOG)
+    assert len(report.verified) == 1
+    assert any(ghost in r and "404" in r for r in report.rejected)

@@ -304,3 +304,41 @@ def test_disabled_and_environment_scoping(profile):
 def test_bad_configuration_is_an_error_not_a_pass(profile, config, error, match):
     with pytest.raises(error, match=match):
         run_signature_gate(load_documents(deployment("a/b:1")), config, profile_dir=profile, environment=None)
+
+
+@pytest.mark.registry
+def test_gate_verdict_attestation_with_condition(registry, registry_options, profile, signing_key):
+    """The build gate attests its verdict; the merge gate demands a passing one."""
+    from scanner.supplychain.intoto import GATE_VERDICT_PREDICATE, gate_verdict_predicate
+    from scanner.supplychain.oci import open_repository
+    from scanner.supplychain.reference import parse_reference
+
+    reference = parse_reference(f"{registry.host}/gate/verdict:v1")
+    repo = open_repository(reference, registry_options)
+    passed = push_image(repo, "v1", {"app": b"passed"})
+    failed = push_image(repo, "v2", {"app": b"failed"})
+    digest_of = {"policyBundle": "sha256:" + "a" * 64, "profile": "sha256:" + "b" * 64}
+    for digest, verdict, counts in ((passed, "passed", {}), (failed, "failed", {"critical": 2, "low": 1})):
+        target = ImageTarget(reference.with_digest(digest), repo, digest)
+        sign_image(target, signing_key)
+        predicate = gate_verdict_predicate(verdict=verdict, counts=counts, policy_bundle_digest=digest_of["policyBundle"], profile_digest=digest_of["profile"], profile_name="prod")
+        attest_image(target, signing_key, GATE_VERDICT_PREDICATE, predicate)
+    condition = 'package cdgate.attestation\n\ndeny contains sprintf("build gate verdict was %s (%d critical)", [input.verdict, input.counts.critical]) if input.verdict != "passed"\n'
+    config = config_for(registry, attestations=[{"type": "gate-verdict", "condition": condition}])
+    text = deployment(f"{registry.host}/gate/verdict@{passed}") + "---\n" + deployment(f"{registry.host}/gate/verdict@{failed}", name="w2")
+    result = run_signature_gate(load_documents(text), config, profile_dir=profile, environment="prod")
+    assert [(f.rule_id, f.location.name) for f in result.findings] == [("CDG-SUP-005", "w2")]
+    assert "build gate verdict was failed (2 critical)" in result.findings[0].message
+
+
+def test_gate_verdict_predicate_shape():
+    from scanner.supplychain.intoto import gate_verdict_predicate
+
+    predicate = gate_verdict_predicate(verdict="passed", counts={"high": 1}, policy_bundle_digest="sha256:" + "1" * 64, profile_digest="sha256:" + "2" * 64)
+    assert predicate["counts"] == {"critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0}
+    assert predicate["policyBundle"]["digest"]["sha256"] == "1" * 64
+    assert predicate["profile"]["digest"]["sha256"] == "2" * 64
+    with pytest.raises(ValueError):
+        gate_verdict_predicate(verdict="maybe", counts={}, policy_bundle_digest="sha256:" + "1" * 64, profile_digest="sha256:" + "2" * 64)
+    with pytest.raises(ValueError):
+        gate_verdict_predicate(verdict="passed", counts={}, policy_bundle_digest="md5:x", profile_digest="sha256:" + "2" * 64)
