@@ -14,20 +14,15 @@ from typing import Any
 
 from scanner.engines.kyverno.budget import Budget, EvaluationLimit
 from scanner.engines.kyverno.conditions import ConditionError, evaluate_block
+from scanner.engines.kyverno.context import RuleFailure, apply_values, load_context
 from scanner.engines.kyverno.exceptions import PolicyException
+from scanner.engines.kyverno.foreach import ElementScopeError, bind_element, is_scoped, list_elements
 from scanner.engines.kyverno.images import extract_images
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView, rule_excludes, rule_matches
 from scanner.engines.kyverno.patterns import PatternOutcome, match_pattern
 from scanner.engines.kyverno.policy import Policy, Rule
 from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, RuleResult
-from scanner.engines.kyverno.variables import VariableError, query, set_path, substitute
-
-MAX_FOREACH_ELEMENTS = 10_000
-
-
-class RuleFailure(Exception):
-    """Stops a rule with an error status and a message."""
-
+from scanner.engines.kyverno.variables import VariableError, substitute
 
 @dataclass
 class EvalInputs:
@@ -68,60 +63,6 @@ def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | 
     return data
 
 
-def _apply_values(data: dict[str, Any], values: dict[str, Any]) -> None:
-    for name, value in values.items():
-        set_path(data, name, value)
-
-
-def _load_context(entries: list[dict[str, Any]], data: dict[str, Any], inputs: EvalInputs,
-                  provided: set[str], budget: Budget) -> None:
-    for entry in entries:
-        name = str(entry.get("name") or "")
-        if name in provided:
-            continue
-        try:
-            if "variable" in entry:
-                data_value = _variable_entry(entry["variable"] or {}, data, budget)
-            elif "configMap" in entry:
-                data_value = _config_map_entry(entry["configMap"] or {}, data, inputs, budget)
-            else:
-                source = next((k for k in ("apiCall", "imageRegistry", "globalReference") if k in entry), "unknown")
-                raise RuleFailure(f"context entry {name!r}: {source} cannot be resolved offline; give its value in the test values")
-        except VariableError as exc:
-            raise RuleFailure(f"failed to load context entry {name!r}: {exc}") from None
-        set_path(data, name, data_value)
-
-
-def _variable_entry(spec: dict[str, Any], data: dict[str, Any], budget: Budget) -> Any:
-    default = spec.get("default")
-    jmes = spec.get("jmesPath")
-    try:
-        if spec.get("value") is not None:
-            value = substitute(spec["value"], data, budget=budget)
-            if jmes:
-                value = query(str(substitute(jmes, data, budget=budget)), value, budget)
-        elif jmes:
-            value = query(str(substitute(jmes, data, budget=budget)), data, budget)
-        else:
-            raise VariableError("a variable context entry needs value or jmesPath")
-    except VariableError:
-        if default is not None:
-            return substitute(default, data, budget=budget)
-        raise
-    if value is None and default is not None:
-        return substitute(default, data, budget=budget)
-    return value
-
-
-def _config_map_entry(spec: dict[str, Any], data: dict[str, Any], inputs: EvalInputs, budget: Budget) -> Any:
-    name = substitute(spec.get("name"), data, budget=budget)
-    namespace = substitute(spec.get("namespace") or "default", data, budget=budget)
-    found = inputs.config_maps.get((str(namespace), str(name)))
-    if found is None:
-        raise RuleFailure(f"failed to get configmap {namespace}/{name}: not found")
-    return found
-
-
 def _message(rule: Rule, data: dict[str, Any], budget: Budget) -> str:
     raw = rule.message
     if not raw:
@@ -155,7 +96,7 @@ class RuleRunner:
 
     def _validate(self, spec: dict[str, Any], data: dict[str, Any], element: Any, nesting: int, top: bool) -> _Verdict | None:
         if not top:
-            _load_context([c for c in spec.get("context") or [] if isinstance(c, dict)], data, self.inputs, self.provided, self.budget)
+            load_context([c for c in spec.get("context") or [] if isinstance(c, dict)], data, self.inputs, self.provided, self.budget)
             try:
                 if not evaluate_block(spec.get("preconditions"), data, lenient=True, budget=self.budget):
                     return _Verdict(SKIP, "preconditions not met")
@@ -271,17 +212,9 @@ class RuleRunner:
     def _foreach(self, items: list[dict[str, Any]], data: dict[str, Any], element: Any, nesting: int) -> _Verdict | None:
         applied = 0
         for item in items:
-            expr = str(item.get("list") or "").strip()
-            if expr.startswith("{{") and expr.endswith("}}"):
-                expr = expr[2:-2].strip()
-            try:
-                elements = query(expr, data, self.budget)
-            except VariableError:
+            elements = list_elements(item.get("list"), data, self.budget)
+            if elements is None:
                 continue
-            if not isinstance(elements, list):
-                continue
-            if len(elements) > MAX_FOREACH_ELEMENTS:
-                raise EvaluationLimit(f"foreach list has more than {MAX_FOREACH_ELEMENTS} elements")
             verdict, count = self._elements(item, elements, data, element, nesting)
             if verdict.status != PASS:
                 return verdict
@@ -293,33 +226,25 @@ class RuleRunner:
     def _elements(self, item: dict[str, Any], elements: list[Any], data: dict[str, Any], element: Any,
                   nesting: int) -> tuple[_Verdict, int]:
         applied = 0
-        scope = item.get("elementScope")
         for index, value in enumerate(elements):
             if value is None:
                 continue
             self.budget.charge()
-            scoped = isinstance(value, dict)
-            if scope is not None:
-                if scope and not isinstance(value, dict):
-                    return _Verdict(ERROR, f"failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type={type(value).__name__}"), applied
-                scoped = bool(scope)
-            child = dict(data)
-            child["element"] = value
-            child["elementIndex"] = index
-            child[f"element{nesting}"] = value
-            child[f"elementIndex{nesting}"] = index
-            target = value if scoped else element
             try:
-                verdict = self._validate(item, child, target, nesting + 1, top=False)
+                scoped = is_scoped(value, item.get("elementScope"))
+            except ElementScopeError as exc:
+                return _Verdict(ERROR, f"failed to process foreach: {exc}"), applied
+            child = bind_element(data, value, index, nesting)
+            try:
+                verdict = self._validate(item, child, value if scoped else element, nesting + 1, top=False)
             except RuleFailure as exc:
                 verdict = _Verdict(ERROR, str(exc))
             if verdict is None or verdict.status == SKIP:
                 continue
             if verdict.status != PASS:
                 if verdict.status == ERROR and index < len(elements) - 1:
-                    continue
-                path = verdict.path
-                return _Verdict(verdict.status, f"validation failure: {verdict.message}", path), applied
+                    continue  # Kyverno only reports an element error on the last element
+                return _Verdict(verdict.status, f"validation failure: {verdict.message}", verdict.path), applied
             applied += 1
         return _Verdict(PASS, ""), applied
 
@@ -370,7 +295,7 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
     data["request"] = dict(base["request"])
     if values:
         data = _deep_copy_top(data)
-        _apply_values(data, values)
+        apply_values(data, values)
     for exception in inputs.exceptions:
         if exception.covers(policy.key, rule.name) and exception.applies(view, request, data):
             result.status = SKIP
@@ -378,7 +303,7 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
             return result
     provided = _provided_names(values)
     try:
-        _load_context(rule.context, data, inputs, provided, budget)
+        load_context(rule.context, data, inputs, provided, budget)
         try:
             if not evaluate_block(rule.preconditions, data, lenient=True, budget=budget):
                 result.status, result.message = SKIP, "preconditions not met"

@@ -33,10 +33,7 @@ def parse_image(image: str) -> dict[str, Any] | None:
         remainder, tag = remainder.rsplit(":", 1)
     if not remainder or remainder != remainder.lower():
         return None
-    if registry == _DEFAULT_REGISTRY and "/" not in remainder:
-        path = f"library/{remainder}" if False else remainder
-    else:
-        path = remainder
+    path = remainder  # Kyverno keeps `nginx` as the path (no `library/` prefix)
     if not tag and not digest:
         tag = "latest"
     name = path.rsplit("/", 1)[-1]

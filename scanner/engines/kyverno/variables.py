@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 from typing import Any, Callable
 
 import jmespath
@@ -37,6 +38,15 @@ class _Interpreter(TreeInterpreter):
     `containers[].resources.keys(@)` skips containers without resources.
     """
 
+    budget: Budget | None = None
+
+    def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        # Every AST node visited charges the evaluation budget, so one slow
+        # expression over a large resource is stopped like any other step.
+        if self.budget is not None:
+            self.budget.charge()
+        return super().visit(node, *args, **kwargs)
+
     def visit_subexpression(self, node: dict[str, Any], value: Any) -> Any:
         result = value
         for child in node["children"]:
@@ -46,7 +56,16 @@ class _Interpreter(TreeInterpreter):
         return result
 
 
-_INTERPRETER = _Interpreter(_OPTIONS)
+_LOCAL = threading.local()
+
+
+def _interpreter(budget: Budget | None) -> _Interpreter:
+    """One interpreter per thread (the webhook may evaluate concurrently)."""
+    interpreter = getattr(_LOCAL, "interpreter", None)
+    if interpreter is None:
+        interpreter = _LOCAL.interpreter = _Interpreter(_OPTIONS)
+    interpreter.budget = budget
+    return interpreter
 
 
 class VariableError(Exception):
@@ -74,10 +93,8 @@ def query(expr: str, data: Any, budget: Budget | None = None) -> Any:
     if not expr:
         raise VariableError("empty variable")
     compiled = compile_expression(expr)
-    if budget is not None:
-        budget.charge(8)
     try:
-        result = _INTERPRETER.visit(compiled.parsed, data)
+        result = _interpreter(budget).visit(compiled.parsed, data)
     except JMESPATH_ERRORS as exc:
         raise VariableError(f"JMESPath query {expr!r} failed: {_first_line(exc)}") from exc
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
