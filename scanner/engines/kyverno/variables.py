@@ -198,14 +198,17 @@ def variables_in(value: Any) -> list[str]:
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """`request.operation` = value, creating maps on the way (CLI values files)."""
+    """`request.operation` = value, creating maps on the way (CLI values files).
+
+    Maps along the path are copied before they change, so a value never
+    writes into the resource or into a context shared with other rules.
+    """
     parts = _split_dotted(dotted)
     node = data
     for part in parts[:-1]:
         child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
+        child = dict(child) if isinstance(child, dict) else {}
+        node[part] = child
         node = child
     node[parts[-1]] = value
 
