@@ -120,3 +120,16 @@ def test_scalar_pattern_applies_to_every_list_item() -> None:
     assert match_pattern(resource, {"spec": {"hosts": "*.example.com"}}).status == "pass"
     resource["spec"]["hosts"].append("evil.org")
     assert match_pattern(resource, {"spec": {"hosts": "*.example.com"}}).status == "fail"
+
+
+def test_paths_keep_keys_with_slashes_whole() -> None:
+    resource = pod()
+    resource["metadata"]["labels"] = {"app.kubernetes.io/name": "web"}
+    outcome = match_pattern(resource, {"metadata": {"labels": {"app.kubernetes.io/name": "db"}}})
+    assert outcome.status == "fail"
+    assert outcome.json_path() == ("metadata", "labels", "app.kubernetes.io/name")
+
+
+def test_array_length_mismatch_is_an_error_not_a_failure() -> None:
+    outcome = match_pattern({"spec": {"args": [["a"]]}}, {"spec": {"args": [["a"], ["b"]]}})
+    assert outcome.status == "error"

@@ -179,7 +179,7 @@ class RuleRunner:
                 return _Verdict(PASS, f"validation rule '{self.rule.name}' anyPattern[{idx}] passed.")
             if outcome.status == SKIP:
                 skipped.append(f"rule {self.rule.name}[{idx}] skipped: {outcome.message}")
-            elif outcome.path:
+            elif outcome.status == FAIL:
                 failed.append(f"rule {self.rule.name}[{idx}] failed at path {outcome.path}")
                 first_path = first_path or outcome.json_path()
             else:
@@ -205,7 +205,7 @@ class RuleRunner:
             return _Verdict(SKIP, outcome.message)
         msg = _message(self.rule, data, self.budget)
         prefix = f"validation error: {msg if msg.endswith('.') or not msg else msg + '.'} " if msg else "validation error: "
-        if outcome.status == FAIL and outcome.path:
+        if outcome.status == FAIL:
             return _Verdict(FAIL, f"{prefix}rule {self.rule.name} failed at path {outcome.path}", outcome.json_path())
         return _Verdict(ERROR, f"{prefix}rule {self.rule.name} execution error: {outcome.message}")
 

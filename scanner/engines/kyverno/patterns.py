@@ -24,7 +24,7 @@ COND, GLOBAL, NEG = 1, 2, 4
 class Mismatch:
     """Why a pattern did not match: the path and what kind of anchor failed."""
 
-    path: str
+    path: tuple[str | int, ...] | None  # None: Kyverno reports no path (an error, not a failure)
     message: str
     flags: int = 0  # COND | GLOBAL | NEG, as Kyverno reads them from the message
 
@@ -33,19 +33,23 @@ class Mismatch:
         return bool(self.flags & (COND | GLOBAL))
 
 
+def kyverno_path(parts: tuple[str | int, ...]) -> str:
+    """Kyverno's way of printing a pattern path: `/spec/containers/0/image/`."""
+    return "/" + "".join(f"{p}/" for p in parts)
+
+
 @dataclass
 class PatternOutcome:
     status: str  # pass | skip | fail | error
-    path: str = ""
+    parts: tuple[str | int, ...] | None = None
     message: str = ""
 
-    def json_path(self) -> tuple[str | int, ...]:
-        parts: list[str | int] = []
-        for part in self.path.strip("/").split("/"):
-            if part == "":
-                continue
-            parts.append(int(part) if part.isdigit() else part)
-        return tuple(parts)
+    @property
+    def path(self) -> str:
+        return kyverno_path(self.parts) if self.parts is not None else ""
+
+    def json_path(self) -> tuple[str | int, ...] | None:
+        return self.parts
 
 
 @dataclass
@@ -74,24 +78,24 @@ class _Walk:
 def match_pattern(resource: Any, pattern: Any, budget: Budget | None = None) -> PatternOutcome:
     """Kyverno's MatchPattern: pass, skip (anchor did not apply) or fail."""
     walk = _Walk(budget)
-    miss = _element(walk, resource, pattern, "/")
+    miss = _element(walk, resource, pattern, ())
     if miss is None:
         return PatternOutcome("pass")
     if miss.skips:
-        return PatternOutcome("skip", "", miss.message)
+        return PatternOutcome("skip", None, miss.message)
     if miss.flags & NEG:
-        return PatternOutcome("fail", miss.path, miss.message)
-    if walk.anchor_missing:
-        return PatternOutcome("error", "", miss.message)
+        return PatternOutcome("fail", miss.path or (), miss.message)
+    if walk.anchor_missing or miss.path is None:
+        return PatternOutcome("error", None, miss.message)
     return PatternOutcome("fail", miss.path, miss.message)
 
 
-def _element(walk: _Walk, resource: Any, pattern: Any, path: str) -> Mismatch | None:
+def _element(walk: _Walk, resource: Any, pattern: Any, path: tuple[str | int, ...]) -> Mismatch | None:
     if walk.budget is not None:
         walk.budget.charge()
     if isinstance(pattern, dict):
         if not isinstance(resource, dict):
-            return Mismatch(path, f"pattern and resource have different structures. Path: {path}")
+            return Mismatch(path, f"pattern and resource have different structures. Path: {kyverno_path(path)}")
         walk.note_anchor_keys(pattern, resource)
         walk.depth += 1
         if walk.depth > MAX_DEPTH:
@@ -104,19 +108,19 @@ def _element(walk: _Walk, resource: Any, pattern: Any, path: str) -> Mismatch | 
         if not isinstance(resource, list):
             return Mismatch(
                 path,
-                f"validation rule failed at path {path}, resource does not satisfy the expected overlay pattern",
+                f"validation rule failed at path {kyverno_path(path)}, resource does not satisfy the expected overlay pattern",
             )
         return _array(walk, resource, pattern, path)
     if pattern is None or isinstance(pattern, (str, int, float, bool)):
         if isinstance(resource, list):
             for item in resource:
                 if not values.validate(item, pattern):
-                    return Mismatch(path, f"resource value '{resource}' does not match '{pattern}' at path {path}")
+                    return Mismatch(path, f"resource value '{resource}' does not match '{pattern}' at path {kyverno_path(path)}")
             return None
         if not values.validate(resource, pattern):
-            return Mismatch(path, f"resource value '{resource}' does not match '{pattern}' at path {path}")
+            return Mismatch(path, f"resource value '{resource}' does not match '{pattern}' at path {kyverno_path(path)}")
         return None
-    return Mismatch(path, f"failed at '{path}', pattern contains unknown type")
+    return Mismatch(path, f"failed at '{kyverno_path(path)}', pattern contains unknown type")
 
 
 def _expand_metadata(pattern: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +180,7 @@ def _has_nested_anchors(pattern: Any) -> bool:
 _ORDER = {anchors.GLOBAL: 0, anchors.CONDITION: 1, anchors.EXISTENCE: 2, anchors.EQUALITY: 3, anchors.NEGATION: 4}
 
 
-def _map(walk: _Walk, resource: dict[str, Any], pattern: dict[str, Any], path: str) -> Mismatch | None:
+def _map(walk: _Walk, resource: dict[str, Any], pattern: dict[str, Any], path: tuple[str | int, ...]) -> Mismatch | None:
     if "metadata" in pattern or any(k.endswith("(metadata)") for k in pattern):
         pattern = _expand_metadata(pattern, resource)
     anchored: list[tuple[int, str, anchors.Anchor, Any]] = []
@@ -199,10 +203,10 @@ def _map(walk: _Walk, resource: dict[str, Any], pattern: dict[str, Any], path: s
         anchor = anchors.parse(key)
         name = anchor.key if anchor is not None else key
         sub = pattern[key]
-        current = path + name + "/"
+        current = path + (name,)
         if sub == "*":
             if resource.get(name) is None:
-                return Mismatch(path, f"{path}/{name} not found")
+                return Mismatch(path, f"{kyverno_path(path)}/{name} not found")
             continue
         miss = _element(walk, resource.get(name), sub, current)
         if miss is not None:
@@ -210,13 +214,13 @@ def _map(walk: _Walk, resource: dict[str, Any], pattern: dict[str, Any], path: s
     return None
 
 
-def _anchor(walk: _Walk, resource: dict[str, Any], anchor: anchors.Anchor, sub: Any, path: str) -> Mismatch | None:
+def _anchor(walk: _Walk, resource: dict[str, Any], anchor: anchors.Anchor, sub: Any, path: tuple[str | int, ...]) -> Mismatch | None:
     key = anchor.key
-    current = path + key + "/"
+    current = path + (key,)
     present = key in resource
     if anchor.kind == anchors.NEGATION:
         if present:
-            return Mismatch(current, f"negation anchor matched in resource: {current} is not allowed", NEG)
+            return Mismatch(current, f"negation anchor matched in resource: {kyverno_path(current)} is not allowed", NEG)
         return None
     if anchor.kind == anchors.EQUALITY:
         if present:
@@ -247,12 +251,12 @@ def _anchor(walk: _Walk, resource: dict[str, Any], anchor: anchors.Anchor, sub: 
     for pattern_item in sub:
         if not isinstance(pattern_item, dict):
             return Mismatch(current, "invalid pattern type: Pattern has to be of type map to compare against items in resource")
-        if not any(_element(walk, item, pattern_item, f"{current}{i}/") is None for i, item in enumerate(items)):
-            return Mismatch(current, f"existence anchor validation failed at path {current}")
+        if not any(_element(walk, item, pattern_item, current + (i,)) is None for i, item in enumerate(items)):
+            return Mismatch(current, f"existence anchor validation failed at path {kyverno_path(current)}")
     return None
 
 
-def _array(walk: _Walk, resource: list[Any], pattern: list[Any], path: str) -> Mismatch | None:
+def _array(walk: _Walk, resource: list[Any], pattern: list[Any], path: tuple[str | int, ...]) -> Mismatch | None:
     if not pattern:
         return Mismatch(path, "pattern Array empty")
     first = pattern[0]
@@ -260,7 +264,7 @@ def _array(walk: _Walk, resource: list[Any], pattern: list[Any], path: str) -> M
         applied = 0
         skipped: list[Mismatch] = []
         for i, item in enumerate(resource):
-            miss = _element(walk, item, first, f"{path}{i}/")
+            miss = _element(walk, item, first, path + (i,))
             if miss is None:
                 applied += 1
                 continue
@@ -278,13 +282,13 @@ def _array(walk: _Walk, resource: list[Any], pattern: list[Any], path: str) -> M
         return _element(walk, resource, first, path)
     if len(resource) < len(pattern):
         return Mismatch(
-            "",
+            None,
             f"validate Array failed, array length mismatch, resource Array len is {len(resource)} and pattern Array len is {len(pattern)}",
         )
     applied = 0
     skipped = []
     for i, sub in enumerate(pattern):
-        miss = _element(walk, resource[i], sub, f"{path}{i}/")
+        miss = _element(walk, resource[i], sub, path + (i,))
         if miss is None:
             applied += 1
             continue
