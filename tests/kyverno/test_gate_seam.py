@@ -186,3 +186,12 @@ spec:
     raw = load_policies([policy]).evaluate(load_yaml_documents(manifest, "cm.yaml"))
     assert {r.document.namespace: r.properties["action"] for r in raw} == {"prod-eu": "Enforce", "dev": "Audit"}
     assert all(r.json_path == "metadata.labels" for r in raw)
+
+
+def test_describe_lists_every_rule_for_the_catalogue() -> None:
+    entries = load_policies([BUNDLED]).describe()
+    ids = {e["rule_id"] for e in entries}
+    assert "kyverno:cdgate-disallow-host-path/host-path" in ids
+    assert "kyverno:cdgate-disallow-host-path/autogen-cronjob-host-path" in ids
+    secret = next(e for e in entries if e["rule_id"] == "kyverno:cdgate-disallow-plaintext-secrets/no-secret-data")
+    assert secret["severity"] == "critical" and secret["action"] == "Enforce"

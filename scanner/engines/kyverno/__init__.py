@@ -86,6 +86,26 @@ class KyvernoPolicySet:
     def rule_count(self) -> int:
         return sum(len(p.rules) for p in self.policies)
 
+    def describe(self) -> list[dict[str, str | None]]:
+        """One entry per rule (autogen included), for the rule catalogue and reports."""
+        out: list[dict[str, str | None]] = []
+        for policy in self.policies:
+            for rule in policy.rules:
+                out.append({
+                    "rule_id": f"kyverno:{policy.name}/{rule.name}",
+                    "policy": policy.name,
+                    "rule": rule.name,
+                    "autogen_of": rule.autogen_of,
+                    "title": policy.title,
+                    "severity": policy.severity,
+                    "category": policy.annotations.get("policies.kyverno.io/category"),
+                    "description": policy.annotations.get("policies.kyverno.io/description"),
+                    "message": rule.message or None,
+                    "action": rule.action,
+                    "path": policy.path,
+                })
+        return out
+
     def results(self, obj: dict, operation: str = "CREATE",
                 namespace_labels: dict[str, dict] | None = None) -> list[tuple[Policy, RuleResult]]:
         """Every rule result (pass and skip included) for one resource object."""
