@@ -367,4 +367,6 @@ def evaluate_policy(policy: Policy, obj: dict[str, Any], inputs: EvalInputs,
                                 action=rule.action, autogen_of=rule.autogen_of)
         if result is not None:
             out.append(result)
+            if policy.apply_one:
+                break
     return out

@@ -89,6 +89,7 @@ class Policy:
     path: str
     line: int = 1
     background: bool = True
+    apply_one: bool = False  # spec.applyRules: One - stop at the first rule that applies
     skipped_rules: list[str] = field(default_factory=list)  # mutate/generate/verifyImages
 
     @property
@@ -183,6 +184,7 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
         path=path,
         line=line,
         background=bool(spec.get("background", True)),
+        apply_one=str(spec.get("applyRules") or "All") == "One",
         skipped_rules=skipped,
     )
 
