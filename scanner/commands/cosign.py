@@ -280,11 +280,10 @@ def verify(key, insecure_ignore_tlog, offline, trusted_root, allow_insecure_regi
     click.echo("The following checks were performed on each of these signatures:", err=True)
     click.echo("  - The cosign claims were validated", err=True)
     click.echo("  - The signatures were verified against the specified public key", err=True)
-    for item in verified:
-        payload = json.loads(item.payload)
-        if output == "json":
-            click.echo(json.dumps(payload, separators=(",", ":")))
-        else:
+    if output == "json":  # like cosign: one JSON array of the verified payloads
+        click.echo(json.dumps([json.loads(item.payload) for item in verified], separators=(",", ":")))
+    else:
+        for item in verified:
             click.echo(f"{item.source}: verified with {item.key_name}")
 
 
@@ -346,5 +345,6 @@ def verify_attestation(key, type_, policy, insecure_ignore_tlog, offline, truste
     click.echo("The following checks were performed on each of these signatures:", err=True)
     click.echo("  - The cosign claims were validated", err=True)
     click.echo("  - The signatures were verified against the specified public key", err=True)
-    for item in verified:
-        click.echo(json.dumps({"payloadType": INTOTO_PAYLOAD_TYPE, "payload": b64encode(item.payload)}, separators=(",", ":")))
+    for item in verified:  # like cosign: each verified DSSE envelope, one per line
+        envelope = item.envelope.to_dict() if item.envelope is not None else {"payloadType": INTOTO_PAYLOAD_TYPE, "payload": b64encode(item.payload)}
+        click.echo(json.dumps(envelope, separators=(",", ":")))

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from scanner.engines.base import Level, RawResult
 from scanner.engines.rego_errors import parse_regorus_error
-from scanner.errors import PolicyError
+from scanner.engines.rego_sources import add_policy, discover, load_data_files, read_policy
 from scanner.inputs.document import Document
 
 ENGINE = "rego"
@@ -28,7 +28,7 @@ RESULT_RULES = ("deny", "violation", "warn")
 COLLECTOR_PACKAGE = "cdgate_internal.collect"
 DEFAULT_NAMESPACES = ("main", "cdgate")
 BUNDLED_REGO_DIR = Path(__file__).resolve().parent.parent.parent / "policies" / "rego"
-DATA_SUFFIXES = (".json", ".yaml", ".yml")
+TEST_FILE_SUFFIX = "_test.rego"
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _RULE_HEAD = re.compile(r"^(deny|violation|warn)\b(?=\s*(?:contains|if|\[|:=|=|\{|$))", re.MULTILINE)
@@ -43,14 +43,6 @@ class RegoPackage:
     path: str  # file that declares it (first one, for messages)
     rules: tuple[str, ...]
     repo_mode: bool = False
-
-
-@dataclass
-class RegoSources:
-    """Policy texts and merged data documents, found under the given paths."""
-
-    policies: dict[str, str] = field(default_factory=dict)  # display path -> text
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -73,59 +65,17 @@ def _display(path: Path, root: Path | None) -> str:
     return path.as_posix()
 
 
-def collect_sources(
-    paths: Iterable[str | Path],
-    data_paths: Iterable[str | Path] = (),
-    *,
-    include_tests: bool = False,
-    root: Path | None = None,
-) -> RegoSources:
-    """Read `.rego` files (tests excluded unless asked) and JSON/YAML data files.
-
-    Data files inside policy folders and the explicit `data_paths` are merged
-    into one `data` document, later files overriding earlier ones.
-    """
-    import yaml
-
-    sources = RegoSources()
-    data_files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise PolicyError("policy path does not exist", path=str(path), hint="check rego.policies in gate.yaml")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.suffix == ".rego":
-                if file.name.endswith("_test.rego") and not include_tests:
-                    continue
-                sources.policies[_display(file, root)] = _read_text(file)
-            elif file.suffix in DATA_SUFFIXES and path.is_dir():
-                data_files.append(file)
-    for raw in data_paths:
-        data_files.append(Path(raw))
-    for file in data_files:
-        text = _read_text(file)
-        try:
-            loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark else getattr(exc, "lineno", None)
-            raise PolicyError(f"data file is not valid: {exc}", path=str(file), line=line) from None
-        if loaded is None:
-            continue
-        if not isinstance(loaded, dict):
-            raise PolicyError("a data file must hold a mapping at the top", path=str(file), line=1)
-        sources.data = deep_merge(sources.data, loaded)
-    return sources
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"not UTF-8 (byte {exc.start})", path=str(path)) from None
-    except OSError as exc:
-        raise PolicyError(f"cannot read: {exc.strerror}", path=str(path)) from None
+def load_sources(
+    paths: Sequence[str | Path], data_paths: Sequence[str | Path] = (), root: Path | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Policy texts (tests left out) by display path, and the merged data."""
+    found = discover(paths)
+    policies = {
+        _display(path, root): read_policy(path)
+        for path in found.policies
+        if not path.name.endswith(TEST_FILE_SUFFIX)
+    }
+    return policies, load_data_files([*found.data, *map(Path, data_paths)])
 
 
 def new_engine(policies: dict[str, str], data: dict[str, Any]):
@@ -134,19 +84,7 @@ def new_engine(policies: dict[str, str], data: dict[str, Any]):
 
     engine = regorus.Engine()
     for path, text in policies.items():
-        if any(len(line) > 1024 for line in text.splitlines()):
-            engine.set_policy_length_config({"max_col": 1 << 16})  # pragma: no cover - rare
-        try:
-            engine.add_policy(path, text)
-        except Exception as exc:  # regorus raises RuntimeError
-            report = parse_regorus_error(exc)
-            raise PolicyError(
-                f"Rego does not compile: {report.message}",
-                path=report.path or path,
-                line=report.line,
-                column=report.column,
-                hint="fix the policy; cdgate will not evaluate a partial policy set",
-            ) from None
+        add_policy(engine, path, text)
     if data:
         engine.add_data(data)
     return engine
@@ -206,14 +144,12 @@ class RegoPolicySet:
         environment: str | None = None,
         root: Path | None = None,
     ) -> RegoPolicySet:
-        sources = collect_sources(paths, data_paths, root=root)
-        data = sources.data
+        policies, data = load_sources(paths, data_paths, root)
         if params:
             data = deep_merge(data, {"cdgate_params": params})
-        packages = _find_packages(sources.policies, namespaces)
+        packages = _find_packages(policies, namespaces)
         doc_pkgs = [p for p in packages if not p.repo_mode]
         repo_pkgs = [p for p in packages if p.repo_mode]
-        policies = dict(sources.policies)
         policies["<cdgate collector: documents>"] = _collector_source(doc_pkgs)
         repo_collector = _collector_source(repo_pkgs).replace(
             f"package {COLLECTOR_PACKAGE}", f"package {COLLECTOR_PACKAGE}_repo"

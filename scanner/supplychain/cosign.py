@@ -83,6 +83,7 @@ class Verified:
     key_name: str
     payload: bytes  # the signed bytes as stored (simple signing or statement)
     statement: Statement | None = None
+    envelope: Any = None  # the DSSE envelope, for attestations and v3 signatures
 
 
 @dataclass
@@ -306,7 +307,7 @@ def verify_image_attestations(target: ImageTarget, keys: Sequence[TrustedKey], t
         if predicate_type and statement.predicate_type != predicate_type:
             report.rejected.append(f"{source}: predicate type {statement.predicate_type}, not {predicate_type}")
             continue
-        report.verified.append(Verified(source, key.name, envelope.payload, statement))
+        report.verified.append(Verified(source, key.name, envelope.payload, statement, envelope))
     for source, data in _bundles(target, report, signatures=False, predicate_type=predicate_type):
         _verify_bundle(target, source, data, keys, tlog, report, want_signature=False, predicate_type=predicate_type)
     return report
@@ -363,4 +364,4 @@ def _verify_bundle(
     if predicate_type and statement.predicate_type != predicate_type:
         report.rejected.append(f"{source}: predicate type {statement.predicate_type}, not {predicate_type}")
         return
-    report.verified.append(Verified(source, key.name, bundle.envelope.payload, statement))
+    report.verified.append(Verified(source, key.name, bundle.envelope.payload, statement, bundle.envelope))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 
@@ -112,12 +113,16 @@ def test_image_session(run, key_pair, registry, registry_options, tmp_path):
     assert run("sign", "--key", "cosign.key", http, pinned).exit_code == 0
     verified = run("verify", "--key", "cosign.pub", http, pinned)
     assert verified.exit_code == 0, verified.output
-    assert json.loads(verified.stdout.strip().splitlines()[-1])["subject"][0]["digest"]["sha256"] == digest.split(":")[1]
+    payloads = json.loads(verified.stdout.strip().splitlines()[-1])
+    assert [p["subject"][0]["digest"]["sha256"] for p in payloads] == [digest.split(":")[1]]
 
     (tmp_path / "sbom.json").write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}))
     assert run("attest", "--key", "cosign.key", "--type", "cyclonedx", "--predicate", "sbom.json", http, pinned).exit_code == 0
     attested = run("verify-attestation", "--key", "cosign.pub", "--type", "cyclonedx", http, pinned)
     assert attested.exit_code == 0, attested.output
+    envelope = json.loads(attested.stdout.strip().splitlines()[-1])
+    assert envelope["payloadType"] == "application/vnd.in-toto+json" and envelope["signatures"][0]["sig"]
+    assert json.loads(base64.b64decode(envelope["payload"]))["predicate"]["bomFormat"] == "CycloneDX"
     assert run("verify-attestation", "--key", "cosign.pub", "--type", "vuln", http, pinned).exit_code == 1
 
     (tmp_path / "policy.rego").write_text('package cdgate.attestation\n\ndeny contains "SBOM lists no components" if count(input.components) == 0\n')
