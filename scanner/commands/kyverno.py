@@ -22,14 +22,15 @@ def kyverno() -> None:
 
 @kyverno.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--detailed", "-d", is_flag=True, help="Print every row, not only the failing ones.")
+@click.option("--failures-only", is_flag=True, help="Print only the rows that did not pass.")
 @click.option("--expect-failures/--no-expect-failures", default=True, show_default=True,
               help="Treat suites under a test-fail folder as suites that must fail.")
 @fail_closed
-def test(paths: tuple[str, ...], detailed: bool, expect_failures: bool) -> None:
+def test(paths: tuple[str, ...], failures_only: bool, expect_failures: bool) -> None:
     """Run every kyverno-test.yaml under PATHS and print a strict total.
 
-    Exit 0 only when every row of every suite passes (suites under
+    Prints one line per suite, one per expected result (policy, rule,
+    resource, expected and actual result) and the total. Exit 0 only when every row of every suite passes (suites under
     `test-fail/` must fail instead, as in Kyverno's own repository).
     """
     from scanner.engines.kyverno.testfile import find_test_files, must_fail, run_suite
@@ -53,7 +54,7 @@ def test(paths: tuple[str, ...], detailed: bool, expect_failures: bool) -> None:
         if outcome.error:
             click.echo(f"    error: {outcome.error}")
         for row in outcome.rows:
-            if detailed or (not row.passed and not expected_to_fail):
+            if not failures_only or (not row.passed and not expected_to_fail):
                 state = "ok  " if row.passed else "FAIL"
                 click.echo(
                     f"    {state} policy={row.policy} rule={row.rule} resource={row.kind}/{row.resource} "
