@@ -37,5 +37,3 @@ class Budget:
         if self.used & 0x3FF == 0 and time.monotonic() > self.deadline:
             raise EvaluationLimit(f"evaluation exceeded {self.seconds:g}s")
 
-
-UNLIMITED = None

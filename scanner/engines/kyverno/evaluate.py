@@ -24,6 +24,7 @@ from scanner.engines.kyverno.policy import Policy, Rule
 from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, RuleResult
 from scanner.engines.kyverno.variables import VariableError, substitute
 
+
 @dataclass
 class EvalInputs:
     """Everything outside the policy that a rule may read."""
@@ -40,6 +41,9 @@ class EvalInputs:
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JMESPath context every rule starts from: `request.*`, `images`,
+    `serviceAccountName`/`serviceAccountNamespace`. On DELETE the resource is
+    `request.oldObject` and `request.object` is null, as in admission."""
     request = inputs.request
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     is_delete = request.operation == "DELETE"
