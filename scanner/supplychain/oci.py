@@ -39,6 +39,18 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a registry answered: status, headers and the (bounded) body."""
+
+    status_code: int
+    headers: Any
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
 class NotFound(RegistryError):
     """The manifest, blob or tag does not exist (a 404, not a failure to look)."""
 
@@ -168,7 +180,12 @@ class RegistryRepository:
             self._credentials_loaded = True
         return self._credentials
 
-    def _request(self, method: str, url: str, *, push: bool = False, **kwargs: Any):
+    def _request(self, method: str, url: str, *, push: bool = False, max_bytes: int = MAX_MANIFEST_BYTES, **kwargs: Any) -> Reply:
+        """One request with the auth dance; the body is read up to `max_bytes` and no further.
+
+        A registry (or something pretending to be one) cannot make cdgate
+        buffer an unbounded body: past the limit the request is an error.
+        """
         import httpx
 
         scope = f"repository:{self.repository}:{'pull,push' if push else 'pull'}"
@@ -178,7 +195,7 @@ class RegistryRepository:
             if scope in self._token:
                 headers["Authorization"] = self._token[scope]
             try:
-                response = self.client.request(method, full, headers=headers, **kwargs)
+                response = self._send(method, full, headers, max_bytes, **kwargs)
             except httpx.HTTPError as exc:
                 raise RegistryError(
                     f"registry {self.registry}: {method} {_path_of(full)} failed: {type(exc).__name__}: {exc or 'no answer'}",
@@ -195,6 +212,22 @@ class RegistryRepository:
             else:
                 return response
         return response
+
+    def _send(self, method: str, url: str, headers: dict[str, str], max_bytes: int, **kwargs: Any) -> Reply:
+        request = self.client.build_request(method, url, headers=headers, **kwargs)
+        response = self.client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise RegistryError(f"registry {self.registry}: {method} {_path_of(url)} answers {declared} bytes, more than the {max_bytes} allowed")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise RegistryError(f"registry {self.registry}: {method} {_path_of(url)} answers more than the {max_bytes} bytes allowed")
+        finally:
+            response.close()
+        return Reply(response.status_code, response.headers, bytes(body))
 
     def _fail(self, response, what: str) -> RegistryError:
         detail = ""
@@ -243,7 +276,7 @@ class RegistryRepository:
 
     def get_blob(self, digest: str, max_bytes: int = MAX_BLOB_BYTES) -> bytes:
         url = f"{self.base}/v2/{self.repository}/blobs/{digest}"
-        response = self._request("GET", url)
+        response = self._request("GET", url, max_bytes=max_bytes)
         if response.status_code != 200:
             raise self._fail(response, f"GET blob {digest}")
         data = response.content

@@ -143,3 +143,13 @@ def test_layout_that_skopeo_can_copy_to_the_registry(tmp_path, registry):
     assert result.returncode == 0, result.stderr
     repo = open_repository(parse_reference(f"{registry.host}/skopeo/copy:v1"), RegistryOptions(insecure=frozenset({registry.host})))
     assert repo.get_manifest("v1").digest == digest
+
+
+def test_bodies_are_bounded(fresh_repo):
+    """A body larger than allowed is refused while reading, not after buffering it all."""
+    _, repo = fresh_repo
+    push_image(repo, "v1", {"big": b"x" * 5000})
+    layer = repo.get_manifest("v1").json["layers"][0]
+    assert len(repo.get_blob(layer["digest"])) == layer["size"]
+    with pytest.raises(RegistryError, match="more than the 64( bytes)? allowed"):
+        repo.get_blob(layer["digest"], max_bytes=64)

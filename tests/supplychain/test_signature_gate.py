@@ -256,14 +256,14 @@ def test_results_are_cached_by_digest_within_a_run(registry, profile, signing_ke
     sign_image(ImageTarget(reference.with_digest(digest), repo, digest), signing_key)
     text = "---\n".join(deployment(f"{registry.host}/gate/cached@{digest}", name=f"w{i}") for i in range(50))
     requests = []
-    original = httpx.Client.request
+    original = httpx.Client.send
 
-    def counting(self, method, url, *args, **kwargs):
-        requests.append((method, str(url)))
-        return original(self, method, url, *args, **kwargs)
+    def counting(self, request, *args, **kwargs):
+        requests.append((request.method, str(request.url)))
+        return original(self, request, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(httpx.Client, "request", counting)
+        patch.setattr(httpx.Client, "send", counting)
         result = run_signature_gate(load_documents(text), config_for(registry), profile_dir=profile, environment=None)
     assert result.findings == []
     assert 0 < len(requests) < 10
