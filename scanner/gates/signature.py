@@ -218,6 +218,12 @@ class SignatureChecker:
             self._repositories[key] = open_repository(reference, options)
         return self._repositories[key]
 
+    def close(self) -> None:
+        for repository in self._repositories.values():
+            close = getattr(repository, "close", None)
+            if close is not None:
+                close()
+
     def resolve_tag(self, reference) -> str:
         """The digest a tag points at now (cached; errors are cached too)."""
         key = (reference.repository_name, reference.tag or "latest")
@@ -323,11 +329,6 @@ def run_signature_gate(
     Raises ConfigError/PolicyError for a broken `gates.signature` section
     (exit 2); registry trouble becomes ERROR findings instead, one per image use.
     """
-    from fnmatch import fnmatchcase
-
-    from scanner.supplychain.reference import ReferenceError_, parse_reference
-    from scanner.supplychain.workload_images import image_uses
-
     settings = load_settings(config, Path(profile_dir))
     result = GateResult(name=GATE, documents=len(documents))
     if not settings.enabled:
@@ -338,55 +339,59 @@ def run_signature_gate(
         return result
     factory = _FindingFactory(environment)
     checker = SignatureChecker(settings)
+    try:
+        _check_documents(documents, settings, factory, checker, result)
+    finally:
+        checker.close()
+    return result
+
+
+def _check_documents(documents, settings: SignatureSettings, factory: _FindingFactory, checker: SignatureChecker, result: GateResult) -> None:
+    from fnmatch import fnmatchcase
+
+    from scanner.supplychain.workload_images import image_uses
+
     offline_noted = False
     for document in documents:
         for use in image_uses(document):
             if any(fnmatchcase(use.image, pattern) for pattern in settings.exempt_images):
                 continue
-            try:
-                reference = parse_reference(use.image)
-            except ReferenceError_ as exc:
-                result.findings.append(factory.make(RULE_INVALID_REFERENCE, f"image {use.image!r} is not valid: {exc}", use))
-                continue
-            if reference.is_layout:
-                result.findings.append(factory.make(RULE_INVALID_REFERENCE, f"image {use.image!r} names a local OCI layout, not a registry", use))
-                continue
-            digest = reference.digest
+            reference, digest, findings = _pinned_digest(use, settings, factory, checker)
+            result.findings.extend(findings)
             if digest is None:
-                if settings.require_digest and not settings.allow_tag_resolution:
-                    result.findings.append(
-                        factory.make(RULE_NOT_PINNED, f"image {use.image} is referenced by tag {reference.tag!r}, not by digest", use)
-                    )
-                    continue
-                if settings.offline:
-                    result.findings.append(
-                        factory.make(RULE_NOT_PINNED, f"image {use.image} is referenced by tag and the gate is offline: it cannot be resolved or verified", use)
-                    )
-                    continue
-                try:
-                    digest = checker.resolve_tag(reference)
-                except CdgateError as exc:
-                    result.findings.append(_registry_error(factory, use, reference, exc))
-                    continue
-                result.findings.append(
-                    factory.make(
-                        RULE_TAG_RESOLVED,
-                        f"image {use.image} resolved to {digest} today; pin it as {reference.repository_name}:{reference.tag}@{digest}",
-                        use,
-                        outcome=Outcome.WARN,
-                        properties={"digest": digest},
-                    )
-                )
+                continue
             if settings.offline:
                 if not offline_noted:
-                    result.findings.append(
-                        factory.make(RULE_OFFLINE, "signatures and attestations were not verified: gates.signature.offline is set", use, outcome=Outcome.WARN)
-                    )
+                    message = "signatures and attestations were not verified: gates.signature.offline is set"
+                    result.findings.append(factory.make(RULE_OFFLINE, message, use, outcome=Outcome.WARN))
                     offline_noted = True
                 continue
-            verdict = checker.verify(reference, digest)
-            result.findings.extend(_verdict_findings(factory, use, reference, verdict))
-    return result
+            result.findings.extend(_verdict_findings(factory, use, reference, checker.verify(reference, digest)))
+
+
+def _pinned_digest(use, settings: SignatureSettings, factory: _FindingFactory, checker: SignatureChecker):
+    """(reference, digest or None, findings) for one image field: parse, check pinning, resolve a tag."""
+    from scanner.supplychain.reference import ReferenceError_, parse_reference
+
+    try:
+        reference = parse_reference(use.image)
+    except ReferenceError_ as exc:
+        return None, None, [factory.make(RULE_INVALID_REFERENCE, f"image {use.image!r} is not valid: {exc}", use)]
+    if reference.is_layout:
+        return None, None, [factory.make(RULE_INVALID_REFERENCE, f"image {use.image!r} names a local OCI layout, not a registry", use)]
+    if reference.digest is not None:
+        return reference, reference.digest, []
+    if settings.require_digest and not settings.allow_tag_resolution:
+        return reference, None, [factory.make(RULE_NOT_PINNED, f"image {use.image} is referenced by tag {reference.tag!r}, not by digest", use)]
+    if settings.offline:
+        message = f"image {use.image} is referenced by tag and the gate is offline: it cannot be resolved or verified"
+        return reference, None, [factory.make(RULE_NOT_PINNED, message, use)]
+    try:
+        digest = checker.resolve_tag(reference)
+    except CdgateError as exc:
+        return reference, None, [_registry_error(factory, use, reference, exc)]
+    message = f"image {use.image} resolved to {digest} today; pin it as {reference.repository_name}:{reference.tag}@{digest}"
+    return reference, digest, [factory.make(RULE_TAG_RESOLVED, message, use, outcome=Outcome.WARN, properties={"digest": digest})]
 
 
 def _registry_error(factory: _FindingFactory, use, reference, error: Exception) -> Finding:

@@ -172,6 +172,10 @@ class RegistryRepository:
         self._token: dict[str, str] = {}
         self.client = client or httpx.Client(timeout=options.timeout, transport=options.transport, follow_redirects=True)
 
+    def close(self) -> None:
+        """Close the HTTP connections (the gate does at the end of a run)."""
+        self.client.close()
+
     # -- plumbing --
 
     def _creds(self) -> Credentials | None:

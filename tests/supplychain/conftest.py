@@ -73,8 +73,8 @@ def start_registry(workdir: Path, extra_config: str = "") -> LocalRegistry:
             f"http:\n  addr: 127.0.0.1:{port}\n"
             + extra_config
         )
-        log = open(workdir / "registry.log", "ab")
-        process = subprocess.Popen([shutil.which(REGISTRY_BINARY), "serve", str(config)], stdout=log, stderr=log)
+        with open(workdir / "registry.log", "ab") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen([shutil.which(REGISTRY_BINARY), "serve", str(config)], stdout=log, stderr=log)
         host = f"127.0.0.1:{port}"
         if _wait_ready(host, process):
             return LocalRegistry(host, storage, process)
@@ -141,4 +141,6 @@ def fresh_repo(registry, registry_options):
     _counter[0] += 1
     name = f"{registry.host}/t{os.getpid()}/r{_counter[0]}"
     reference = parse_reference(name + ":v1")
-    return reference, open_repository(reference, registry_options)
+    repository = open_repository(reference, registry_options)
+    yield reference, repository
+    repository.close()
