@@ -129,7 +129,9 @@ def fetch_bearer_token(client, registry: str, params: dict[str, str], scope: str
     realm = params.get("realm")
     if not realm or not realm.startswith(("https://", "http://")):
         raise RegistryError(f"registry {registry} sent a bearer challenge without a usable realm")
-    if realm.startswith("http://") and not realm.split("/")[2].split(":")[0] in ("127.0.0.1", "localhost", "::1"):
+    from scanner.supplychain.reference import is_loopback_host
+
+    if realm.startswith("http://") and not is_loopback_host(realm.split("/")[2]):
         raise RegistryError(f"registry {registry} asks to send credentials to a plain-HTTP token service; refusing")
     query = {k: v for k, v in (("service", params.get("service")), ("scope", scope)) if v}
     headers = {}

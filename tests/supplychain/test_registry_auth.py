@@ -198,3 +198,33 @@ def test_bearer_token_refused_without_credentials(token_registry, tmp_path):
     repo = open_repository(parse_reference(f"{host}/team/app:v1"), RegistryOptions(insecure=frozenset({host}), docker_config=tmp_path / "none.json"))
     with pytest.raises(RegistryError, match="token service .* HTTP 401"):
         repo.get_manifest("v1")
+
+
+def test_credentials_never_go_to_a_plain_http_token_service_elsewhere():
+    import httpx
+
+    from scanner.supplychain.auth import Credentials, fetch_bearer_token, parse_challenge
+
+    scheme, params = parse_challenge('Bearer realm="http://auth.example.test/token",service="reg",scope="repository:a:pull"')
+    assert (scheme, params["service"], params["scope"]) == ("bearer", "reg", "repository:a:pull")
+    with httpx.Client() as client, pytest.raises(RegistryError, match="plain-HTTP token service"):
+        fetch_bearer_token(client, "reg.example.test", params, "repository:a:pull", Credentials(USER, PASSWORD))
+
+
+def test_docker_config_forms(tmp_path):
+    from scanner.supplychain.auth import load_credentials
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"auths": {
+        "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw1").decode()},
+        "https://ghcr.io": {"username": "gh", "password": "pw2"},
+        "quay.io": {"identitytoken": "refresh-token"},
+    }}))
+    assert load_credentials("docker.io", path).password == "pw1"
+    assert load_credentials("ghcr.io", path).username == "gh"
+    assert load_credentials("quay.io", path).identity_token == "refresh-token"
+    assert load_credentials("other.example.test", path) is None
+    assert "pw1" not in repr(load_credentials("docker.io", path))
+    path.write_text("{not json")
+    with pytest.raises(RegistryError, match="cannot read docker config"):
+        load_credentials("docker.io", path)
