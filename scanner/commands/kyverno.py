@@ -82,6 +82,7 @@ def apply(policies: tuple[str, ...], resources: tuple[str, ...], operation: str,
     from scanner.engines.kyverno import load_policies
     from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP
     from scanner.engines.kyverno.testfile import _read_docs
+    from scanner.engines.kyverno.yamlio import as_map
 
     policy_set = load_policies(list(policies))
     counts = {PASS: 0, FAIL: 0, SKIP: 0, ERROR: 0, "warn": 0}
@@ -89,7 +90,7 @@ def apply(policies: tuple[str, ...], resources: tuple[str, ...], operation: str,
         for obj in _read_docs(Path(resource_path)):
             if not isinstance(obj, dict) or not obj.get("kind"):
                 continue
-            meta = obj.get("metadata") or {}
+            meta = as_map(obj.get("metadata"))
             who = "/".join(p for p in (str(obj.get("kind")), meta.get("namespace"), meta.get("name")) if p)
             for policy, result in policy_set.results(obj, operation):
                 status = result.status

@@ -111,3 +111,21 @@ def test_catastrophic_regex_does_not_hang(tmp_path: Path) -> None:
     started = time.perf_counter()
     load_policies([path]).evaluate([_doc(pod)])
     assert time.perf_counter() - started < 10
+
+
+def test_malformed_resources_never_crash_the_engine() -> None:
+    policy_set = load_policies([Path(__file__).resolve().parents[2] / "policies" / "kyverno"])
+    weird = [
+        {"apiVersion": "v1", "kind": "Pod", "metadata": "x", "spec": ["a"]},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": 1, "labels": {"a": 1}}, "spec": {"containers": "nope"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}, "spec": {"template": [1]}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {}, "spec": {"jobTemplate": "x"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": [1, 2]},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": "z"},
+         "spec": {"containers": [None, 3, {"image": None}], "securityContext": 5}},
+    ]
+    for obj in weird:
+        results = policy_set.evaluate([_doc(obj)])
+        assert not [r for r in results if "internal engine error" in r.message], obj
+    # a structurally wrong Pod is still judged: it fails, it does not pass
+    assert any(r.level.value == "deny" for r in policy_set.evaluate([_doc(weird[1])]))

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from scanner.engines.kyverno.matching import parse_kind
+from scanner.engines.kyverno.yamlio import as_map
 
 ANNOTATION = "pod-policies.kyverno.io/autogen-controllers"
 DEFAULT_CONTROLLERS = ("DaemonSet", "Deployment", "Job", "StatefulSet", "ReplicaSet", "ReplicationController", "CronJob")
@@ -74,9 +75,9 @@ def _supported(rules: list[dict[str, Any]]) -> bool:
 
 def controllers_for(policy: dict[str, Any]) -> list[str]:
     """The controller kinds a policy's Pod rules are copied to (maybe none)."""
-    meta = policy.get("metadata") or {}
+    meta = as_map(policy.get("metadata"))
     annotations = meta.get("annotations") or {}
-    rules = [r for r in (policy.get("spec") or {}).get("rules") or [] if isinstance(r, dict)]
+    rules = [r for r in as_map(policy.get("spec")).get("rules") or [] if isinstance(r, dict)]
     value = annotations.get(ANNOTATION)
     if value is not None:
         if str(value).strip().lower() == "none":
@@ -145,7 +146,7 @@ def _generate(rule: dict[str, Any], name: str, kinds: list[str], wrapper: list[s
 
 def expand(policy: dict[str, Any]) -> list[dict[str, Any]]:
     """The policy's rules followed by their autogen copies."""
-    spec = policy.get("spec") or {}
+    spec = as_map(policy.get("spec"))
     rules = [r for r in spec.get("rules") or [] if isinstance(r, dict)]
     controllers = controllers_for(policy)
     if not controllers:

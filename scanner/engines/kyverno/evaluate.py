@@ -23,6 +23,7 @@ from scanner.engines.kyverno.patterns import PatternOutcome, match_pattern
 from scanner.engines.kyverno.policy import Policy, Rule
 from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, RuleResult
 from scanner.engines.kyverno.variables import VariableError, substitute
+from scanner.engines.kyverno.yamlio import as_map
 
 
 @dataclass
@@ -271,7 +272,7 @@ def _locate(root: Any, target: Any, limit: int = 100_000) -> tuple[str | int, ..
 
 def _values_for(policy: Policy, rule: Rule, obj: dict[str, Any], inputs: EvalInputs) -> dict[str, Any]:
     merged = dict(inputs.values)
-    name = str((obj.get("metadata") or {}).get("name") or "")
+    name = str(as_map(obj.get("metadata")).get("name") or "")
     for key in (policy.name, policy.key):
         merged.update(inputs.resource_values.get((key, name), {}))
         merged.update(inputs.rule_values.get((key, rule.name), {}))

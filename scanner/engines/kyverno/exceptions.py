@@ -9,6 +9,7 @@ from scanner.engines.kyverno import wildcard
 from scanner.engines.kyverno.conditions import ConditionError, evaluate_block
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView, rule_matches
 from scanner.engines.kyverno.variables import VariableError
+from scanner.engines.kyverno.yamlio import as_map
 
 EXCEPTION_API_VERSIONS = ("kyverno.io/v2", "kyverno.io/v2beta1", "kyverno.io/v2alpha1")
 
@@ -47,8 +48,8 @@ def is_exception(doc: Any) -> bool:
 
 
 def build_exception(doc: dict[str, Any]) -> PolicyException:
-    meta = doc.get("metadata") or {}
-    spec = doc.get("spec") or {}
+    meta = as_map(doc.get("metadata"))
+    spec = as_map(doc.get("spec"))
     targets = []
     for item in spec.get("exceptions") or []:
         if isinstance(item, dict) and item.get("policyName"):

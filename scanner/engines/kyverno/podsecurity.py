@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from scanner.engines.kyverno import wildcard
+from scanner.engines.kyverno.yamlio import as_map
 
 LEVELS = ("privileged", "baseline", "restricted")
 _CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
@@ -46,13 +47,14 @@ def pod_spec_of(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | 
     """(pod metadata, pod spec) of a Pod, pod controller or CronJob; None otherwise."""
     kind = obj.get("kind")
     if kind == "Pod":
-        return obj.get("metadata") or {}, obj.get("spec") or {}
-    spec = obj.get("spec") or {}
+        return as_map(obj.get("metadata")), as_map(obj.get("spec"))
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     if kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
+        job = spec.get("jobTemplate") if isinstance(spec.get("jobTemplate"), dict) else {}
+        spec = job.get("spec") if isinstance(job.get("spec"), dict) else {}
     template = spec.get("template") if isinstance(spec, dict) else None
     if isinstance(template, dict):
-        return template.get("metadata") or {}, template.get("spec") or {}
+        return as_map(template.get("metadata")), as_map(template.get("spec"))
     return None
 
 
@@ -263,6 +265,8 @@ def evaluate(spec: dict[str, Any], obj: dict[str, Any]) -> tuple[bool, list[Viol
     if found is None:
         return None
     meta, pod_spec = found
+    meta = meta if isinstance(meta, dict) else {}
+    pod_spec = pod_spec if isinstance(pod_spec, dict) else {}
     level = str(spec.get("level") or "baseline").lower()
     checks = [] if level == "privileged" else list(BASELINE)
     if level == "restricted":

@@ -20,6 +20,7 @@ from scanner.engines.kyverno.operators import OPERATORS
 from scanner.engines.kyverno.variables import VariableError, compile_expression, variables_in
 from scanner.engines.kyverno.yamlio import load_all
 from scanner.errors import PolicyError
+from scanner.engines.kyverno.yamlio import as_map
 
 POLICY_KINDS = ("ClusterPolicy", "Policy")
 POLICY_API_VERSIONS = ("kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2")
@@ -124,8 +125,8 @@ def is_policy(doc: Any) -> bool:
 
 
 def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
-    meta = doc.get("metadata") or {}
-    spec = doc.get("spec") or {}
+    meta = as_map(doc.get("metadata"))
+    spec = as_map(doc.get("spec"))
     name = str(meta.get("name") or "")
     where = f"policy {name!r}" if name else "a policy without metadata.name"
     if not name:

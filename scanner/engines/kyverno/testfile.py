@@ -21,6 +21,7 @@ from scanner.engines.kyverno.policy import Policy, check_policy, is_policy, buil
 from scanner.engines.kyverno.results import FAIL, WARN, RuleResult
 from scanner.engines.kyverno.yamlio import load_all
 from scanner.errors import CdgateError, PolicyError
+from scanner.engines.kyverno.yamlio import as_map
 
 TEST_FILE_NAMES = ("kyverno-test.yaml", "kyverno-test.yml")
 
@@ -223,15 +224,15 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
         expanded = []
         for doc in docs:
             if isinstance(doc, dict) and doc.get("kind") == "ClusterResource":
-                expanded.extend((doc.get("spec") or {}).get("resources") or [])
+                expanded.extend(as_map(doc.get("spec")).get("resources") or [])
             else:
                 expanded.append(doc)
         for doc in expanded:
             if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
-                meta = doc.get("metadata") or {}
+                meta = as_map(doc.get("metadata"))
                 inputs.config_maps[(str(meta.get("namespace") or "default"), str(meta.get("name") or ""))] = doc
             if isinstance(doc, dict) and doc.get("kind") == "Namespace":
-                meta = doc.get("metadata") or {}
+                meta = as_map(doc.get("metadata"))
                 inputs.namespace_labels.setdefault(str(meta.get("name") or ""), dict(meta.get("labels") or {}))
 
     subresources = _subresources(spec, base)
@@ -239,7 +240,7 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
     results: list[Scored] = []
     for policy in policies:
         for original in resources:
-            meta = original.get("metadata") or {}
+            meta = as_map(original.get("metadata"))
             name = str(meta.get("name") or "")
             obj = _with_object_values(original, inputs, policy, name)
             default_op = _operation_for(inputs, policy, name)
@@ -316,7 +317,7 @@ def _names(row: dict[str, Any]) -> list[str]:
 
 
 def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> bool:
-    meta = obj.get("metadata") or {}
+    meta = as_map(obj.get("metadata"))
     name = str(meta.get("name") or "")
     namespace = str(meta.get("namespace") or "default")
     if row.get("kind") and str(row["kind"]) != str(obj.get("kind")):

@@ -33,3 +33,8 @@ def load_all(text: str) -> Iterator[Any]:
 
 def load_one(text: str) -> Any:
     return yaml.load(text, Loader=KubeLoader)
+
+
+def as_map(value: object) -> dict:
+    """`value` when it is a map, else an empty one (malformed input never crashes)."""
+    return value if isinstance(value, dict) else {}
