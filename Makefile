@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test venv system-packages clean bench
+.PHONY: demo test venv system-packages interop-deps clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,26 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests use for real: an OCI registry and skopeo.
+# Debian packages the tests use for real: an OCI registry, skopeo, and Node.js
+# for the independent cosign-format implementation in tests/supplychain/interop.
+SYSTEM_TOOLS := docker-registry skopeo node npm
 system-packages:
-	@if command -v docker-registry >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1; then \
-		echo "system packages: docker-registry and skopeo present"; \
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then \
+		echo "system packages: $(SYSTEM_TOOLS) present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-registry skopeo; \
+		pkgs=""; for tool in $$missing; do case $$tool in node) pkgs="$$pkgs nodejs";; *) pkgs="$$pkgs $$tool";; esac; done; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkgs; \
 	else \
-		echo "system packages: not root; install docker-registry and skopeo with apt-get (registry tests will skip)"; \
+		echo "system packages: not root; install$$missing with apt-get (the tests that need them will skip)"; \
 	fi
+
+INTEROP := tests/supplychain/interop
+$(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(INTEROP) --no-audit --no-fund --loglevel=error; \
+	else echo "npm missing: cosign interop tests will skip"; fi
+
+interop-deps: system-packages $(INTEROP)/node_modules/.package-lock.json
 
 demo: venv
 	@mkdir -p reports
@@ -34,7 +45,7 @@ demo: venv
 	ls -1 reports/; test $$code -le 1
 
 # The test suite starts what it needs itself (docker-registry on 127.0.0.1, on a free port).
-test: venv system-packages
+test: venv system-packages interop-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv
