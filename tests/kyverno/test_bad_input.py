@@ -129,3 +129,19 @@ def test_malformed_resources_never_crash_the_engine() -> None:
         assert not [r for r in results if "internal engine error" in r.message], obj
     # a structurally wrong Pod is still judged: it fails, it does not pass
     assert any(r.level.value == "deny" for r in policy_set.evaluate([_doc(weird[1])]))
+
+
+def test_cyclic_and_exploding_yaml_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    from scanner.engines.kyverno.yamlio import load_one
+
+    policy_set = load_policies([Path(__file__).resolve().parents[2] / "policies" / "kyverno"])
+    cyclic = load_one("apiVersion: v1\nkind: Pod\nmetadata: {name: loop}\nspec: &s\n  containers: [*s]\n")
+    laughs = "apiVersion: v1\nkind: Pod\nmetadata: {name: lol}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, 9):
+        laughs += f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n"
+    laughs += "  containers: [*a8]\n"
+    for obj in (cyclic, load_one(laughs)):
+        started = time.perf_counter()
+        results = policy_set.evaluate([_doc(obj)])
+        assert time.perf_counter() - started < 5
+        assert results and all(r.level.value == "error" and "cyclic or larger" in r.message for r in results)

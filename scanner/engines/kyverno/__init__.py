@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scanner.engines.base import Level, RawResult
+from scanner.engines.kyverno.budget import resource_problem
 from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
 from scanner.engines.kyverno.exceptions import PolicyException, build_exception, is_exception
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView
@@ -109,6 +110,17 @@ class KyvernoPolicySet:
     def results(self, obj: dict, operation: str = "CREATE",
                 namespace_labels: dict[str, dict] | None = None) -> list[tuple[Policy, RuleResult]]:
         """Every rule result (pass and skip included) for one resource object."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
+            return []  # not a Kubernetes resource: nothing for Kyverno to say
+        problem = resource_problem(obj)
+        if problem is not None:
+            kind = obj["kind"]
+            return [
+                (policy, RuleResult(policy.key, rule.name, ERROR, problem, action=rule.action, autogen_of=rule.autogen_of))
+                for policy in self.policies
+                for rule in policy.rules
+                if rule.match_kinds is None or kind in rule.match_kinds
+            ]
         inputs = EvalInputs(request=RequestInfo(operation=operation), exceptions=self.exceptions,
                             namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}

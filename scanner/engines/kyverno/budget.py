@@ -37,3 +37,26 @@ class Budget:
         if self.used & 0x3FF == 0 and time.monotonic() > self.deadline:
             raise EvaluationLimit(f"evaluation exceeded {self.seconds:g}s")
 
+
+MAX_RESOURCE_NODES = 200_000
+
+
+def resource_problem(obj: object, limit: int = MAX_RESOURCE_NODES) -> str | None:
+    """Why a resource cannot be evaluated safely, or None.
+
+    YAML aliases can make a document cyclic or exponentially large when
+    expanded (a "billion laughs"); JMESPath would loop or exhaust memory on
+    it. Counting the nodes as a tree catches both before any rule runs.
+    """
+    stack = [obj]
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            return f"resource is cyclic or larger than {limit} nodes; it is not evaluated (fail closed)"
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None

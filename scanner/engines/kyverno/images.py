@@ -64,7 +64,7 @@ def extract_images(resource: Any) -> dict[str, Any]:
     if not isinstance(resource, dict):
         return {}
     kind = resource.get("kind")
-    path = _POD_SPEC_PATHS.get(kind, ("spec", "template", "spec"))
+    path = _POD_SPEC_PATHS.get(kind if isinstance(kind, str) else "", ("spec", "template", "spec"))
     spec: Any = resource
     for part in path:
         spec = spec.get(part) if isinstance(spec, dict) else None

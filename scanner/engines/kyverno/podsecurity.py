@@ -60,9 +60,13 @@ def pod_spec_of(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | 
 
 def _containers(spec: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
     for field in _CONTAINER_FIELDS:
-        for container in spec.get(field) or []:
+        for container in _list(spec.get(field)):
             if isinstance(container, dict):
                 yield field, container
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _sc(obj: dict[str, Any]) -> dict[str, Any]:
@@ -75,10 +79,10 @@ Check = Callable[[dict[str, Any], dict[str, Any]], list[Violation]]
 
 def _host_process(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
-    if ((_sc(spec).get("windowsOptions") or {}).get("hostProcess")) is True:
+    if as_map(_sc(spec).get("windowsOptions")).get("hostProcess") is True:
         out.append(Violation("HostProcess", "spec.securityContext.windowsOptions.hostProcess", True))
     for field, c in _containers(spec):
-        if (_sc(c).get("windowsOptions") or {}).get("hostProcess") is True:
+        if as_map(_sc(c).get("windowsOptions")).get("hostProcess") is True:
             out.append(Violation("HostProcess", f"spec.{field}[*].securityContext.windowsOptions.hostProcess", True, c.get("image")))
     return out
 
@@ -95,21 +99,21 @@ def _privileged(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
 def _capabilities_baseline(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
     for f, c in _containers(spec):
-        for cap in (_sc(c).get("capabilities") or {}).get("add") or []:
+        for cap in _list(as_map(_sc(c).get("capabilities")).get("add")):
             if cap not in _BASELINE_CAPABILITIES:
                 out.append(Violation("Capabilities", f"spec.{f}[*].securityContext.capabilities.add", cap, c.get("image")))
     return out
 
 
 def _host_path(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
-    return [Violation("HostPath Volumes", "spec.volumes[*].hostPath", (v.get("hostPath") or {}).get("path"))
-            for v in spec.get("volumes") or [] if isinstance(v, dict) and "hostPath" in v]
+    return [Violation("HostPath Volumes", "spec.volumes[*].hostPath", as_map(v.get("hostPath")).get("path"))
+            for v in _list(spec.get("volumes")) if isinstance(v, dict) and "hostPath" in v]
 
 
 def _host_ports(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
     for f, c in _containers(spec):
-        for port in c.get("ports") or []:
+        for port in _list(c.get("ports")):
             if isinstance(port, dict) and port.get("hostPort") not in (None, 0):
                 out.append(Violation("Host Ports", f"spec.{f}[*].ports[*].hostPort", port.get("hostPort"), c.get("image")))
     return out
@@ -117,15 +121,15 @@ def _host_ports(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
 
 def _apparmor(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
-    for key, value in (meta.get("annotations") or {}).items():
+    for key, value in as_map(meta.get("annotations")).items():
         if str(key).startswith("container.apparmor.security.beta.kubernetes.io/"):
             if not (value == "runtime/default" or str(value).startswith("localhost/")):
                 out.append(Violation("AppArmor", f"metadata.annotations[{key}]", value))
-    profile = (_sc(spec).get("appArmorProfile") or {}).get("type")
+    profile = as_map(_sc(spec).get("appArmorProfile")).get("type")
     if profile not in (None, "RuntimeDefault", "Localhost"):
         out.append(Violation("AppArmor", "spec.securityContext.appArmorProfile.type", profile))
     for f, c in _containers(spec):
-        ctype = (_sc(c).get("appArmorProfile") or {}).get("type")
+        ctype = as_map(_sc(c).get("appArmorProfile")).get("type")
         if ctype not in (None, "RuntimeDefault", "Localhost"):
             out.append(Violation("AppArmor", f"spec.{f}[*].securityContext.appArmorProfile.type", ctype, c.get("image")))
     return out
@@ -142,9 +146,9 @@ def _selinux_one(options: dict[str, Any], prefix: str, image: str | None) -> lis
 
 
 def _selinux(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
-    out = _selinux_one(_sc(spec).get("seLinuxOptions") or {}, "spec.securityContext", None)
+    out = _selinux_one(as_map(_sc(spec).get("seLinuxOptions")), "spec.securityContext", None)
     for f, c in _containers(spec):
-        out += _selinux_one(_sc(c).get("seLinuxOptions") or {}, f"spec.{f}[*].securityContext", c.get("image"))
+        out += _selinux_one(as_map(_sc(c).get("seLinuxOptions")), f"spec.{f}[*].securityContext", c.get("image"))
     return out
 
 
@@ -155,22 +159,22 @@ def _proc_mount(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
 
 def _seccomp_baseline(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
-    if (_sc(spec).get("seccompProfile") or {}).get("type") == "Unconfined":
+    if as_map(_sc(spec).get("seccompProfile")).get("type") == "Unconfined":
         out.append(Violation("Seccomp", "spec.securityContext.seccompProfile.type", "Unconfined"))
     for f, c in _containers(spec):
-        if (_sc(c).get("seccompProfile") or {}).get("type") == "Unconfined":
+        if as_map(_sc(c).get("seccompProfile")).get("type") == "Unconfined":
             out.append(Violation("Seccomp", f"spec.{f}[*].securityContext.seccompProfile.type", "Unconfined", c.get("image")))
     return out
 
 
 def _sysctls(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     return [Violation("Sysctls", "spec.securityContext.sysctls[*].name", s.get("name"))
-            for s in _sc(spec).get("sysctls") or [] if isinstance(s, dict) and s.get("name") not in _SAFE_SYSCTLS]
+            for s in _list(_sc(spec).get("sysctls")) if isinstance(s, dict) and s.get("name") not in _SAFE_SYSCTLS]
 
 
 def _volume_types(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
-    for volume in spec.get("volumes") or []:
+    for volume in _list(spec.get("volumes")):
         if not isinstance(volume, dict):
             continue
         kinds = [k for k in volume if k != "name"]
@@ -211,11 +215,11 @@ def _run_as_user(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
 def _seccomp_restricted(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     allowed = ("RuntimeDefault", "Localhost")
     out = []
-    pod_type = (_sc(spec).get("seccompProfile") or {}).get("type")
+    pod_type = as_map(_sc(spec).get("seccompProfile")).get("type")
     if pod_type is not None and pod_type not in allowed:
         out.append(Violation("Seccomp", "spec.securityContext.seccompProfile.type", pod_type))
     for f, c in _containers(spec):
-        ctype = (_sc(c).get("seccompProfile") or {}).get("type")
+        ctype = as_map(_sc(c).get("seccompProfile")).get("type")
         if (ctype is not None and ctype not in allowed) or (ctype is None and pod_type not in allowed):
             out.append(Violation("Seccomp", f"spec.{f}[*].securityContext.seccompProfile.type", ctype, c.get("image")))
     return out
@@ -224,10 +228,10 @@ def _seccomp_restricted(meta: dict[str, Any], spec: dict[str, Any]) -> list[Viol
 def _capabilities_restricted(meta: dict[str, Any], spec: dict[str, Any]) -> list[Violation]:
     out = []
     for f, c in _containers(spec):
-        caps = _sc(c).get("capabilities") or {}
-        if "ALL" not in (caps.get("drop") or []):
+        caps = as_map(_sc(c).get("capabilities"))
+        if "ALL" not in _list(caps.get("drop")):
             out.append(Violation("Capabilities", f"spec.{f}[*].securityContext.capabilities.drop", caps.get("drop"), c.get("image")))
-        for cap in caps.get("add") or []:
+        for cap in _list(caps.get("add")):
             if cap != "NET_BIND_SERVICE":
                 out.append(Violation("Capabilities", f"spec.{f}[*].securityContext.capabilities.add", cap, c.get("image")))
     return out
@@ -243,7 +247,7 @@ def _excused(violation: Violation, excludes: list[dict[str, Any]]) -> bool:
     for entry in excludes:
         if entry.get("controlName") != violation.control:
             continue
-        images = entry.get("images") or []
+        images = _list(entry.get("images"))
         if violation.image is None:
             if images:
                 continue
@@ -271,6 +275,6 @@ def evaluate(spec: dict[str, Any], obj: dict[str, Any]) -> tuple[bool, list[Viol
     checks = [] if level == "privileged" else list(BASELINE)
     if level == "restricted":
         checks = [c for c in checks if c not in (_capabilities_baseline, _seccomp_baseline)] + RESTRICTED_EXTRA
-    excludes = [e for e in spec.get("exclude") or [] if isinstance(e, dict)]
+    excludes = [e for e in _list(spec.get("exclude")) if isinstance(e, dict)]
     violations = [v for check in checks for v in check(meta, pod_spec) if not _excused(v, excludes)]
     return not violations, violations

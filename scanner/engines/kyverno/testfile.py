@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from scanner.engines.kyverno.budget import resource_problem
 from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
 from scanner.engines.kyverno.exceptions import build_exception, is_exception
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView
@@ -235,6 +236,10 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 meta = as_map(doc.get("metadata"))
                 inputs.namespace_labels.setdefault(str(meta.get("name") or ""), dict(meta.get("labels") or {}))
 
+    for obj in resources:
+        problem = resource_problem(obj)
+        if problem is not None:
+            raise CdgateError(f"resource {as_map(obj.get('metadata')).get('name')!r}: {problem}", path=str(test_path))
     subresources = _subresources(spec, base)
     row_operations = {str(r["operation"]) for r in spec.get("results") or [] if isinstance(r, dict) and r.get("operation")}
     results: list[Scored] = []
