@@ -125,6 +125,12 @@ def is_policy(doc: Any) -> bool:
 
 
 def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
+    from scanner.engines.kyverno.budget import resource_problem
+
+    problem = resource_problem(doc, limit=100_000)
+    if problem is not None:
+        raise PolicyError(f"policy document: {problem.replace('resource', 'document', 1)}", path=path, line=line,
+                          hint="remove recursive YAML aliases")
     meta = as_map(doc.get("metadata"))
     spec = as_map(doc.get("spec"))
     name = str(meta.get("name") or "")
