@@ -145,3 +145,14 @@ def test_cyclic_and_exploding_yaml_is_an_error_not_a_hang(tmp_path: Path) -> Non
         results = policy_set.evaluate([_doc(obj)])
         assert time.perf_counter() - started < 5
         assert results and all(r.level.value == "error" and "cyclic or larger" in r.message for r in results)
+
+
+def test_cyclic_policy_is_a_policy_error(tmp_path: Path) -> None:
+    path = tmp_path / "cyclic.yaml"
+    path.write_text(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cyc}\nspec:\n  rules:\n"
+        "  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n"
+        "    validate:\n      pattern: &p\n        spec: [*p]\n"
+    )
+    with pytest.raises(PolicyError, match="cyclic"):
+        load_policies([path])
