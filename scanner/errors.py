@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def format_location(path: str | None, line: int | None = None, column: int | None = None) -> str:
+    """`path:line:column` as far as it is known, or '' when nothing is."""
+    if not path:
+        return ""
+    parts = [path]
+    if line is not None:
+        parts.append(str(line))
+        if column is not None:
+            parts.append(str(column))
+    return ":".join(parts)
+
+
 @dataclass
 class CdgateError(Exception):
     """cdgate could not evaluate: bad input, bad config or an engine failure."""
@@ -24,14 +36,7 @@ class CdgateError(Exception):
 
     def where(self) -> str:
         """`file:line:column` as far as it is known, or '' when nothing is."""
-        if not self.path:
-            return ""
-        parts = [self.path]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return format_location(self.path, self.line, self.column)
 
     def __str__(self) -> str:
         where = self.where()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scanner.errors import InputError
+from scanner.errors import InputError, format_location
 from scanner.inputs.document import Document
 
 #: The kinds of problem the loader reports; the gate maps each to a CDG-ERR rule.
@@ -46,12 +46,7 @@ class InputProblem:
 
     def where(self) -> str:
         """`path:line:column` as far as known."""
-        parts = [self.path]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return format_location(self.path, self.line, self.column)
 
     def __str__(self) -> str:
         return f"{self.where()}: {self.message} ({self.hint})"
