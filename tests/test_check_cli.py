@@ -146,3 +146,33 @@ def test_help_is_fast_and_lists_commands(cdgate):
     assert result.returncode == 0
     for command in ("check", "policy", "rules", "kyverno", "sign", "verify-attestation"):
         assert command in result.stdout
+
+
+def test_progress_bar_on_a_terminal_for_long_runs(tmp_path):
+    """A long run shows a progress bar on stderr when stderr is a terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    docs = "\n---\n".join(CLEAN_CONFIGMAP.replace("settings", f"settings-{i}") for i in range(120))
+    write(tmp_path, "many.yaml", docs)
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "check", str(tmp_path), "-f", "json", "-o", str(tmp_path / "out.json")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal, cwd=tmp_path,
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait(timeout=60) == 0
+    text = output.decode(errors="replace")
+    assert "Evaluating policies" in text
+    assert "120/120" in text

@@ -53,6 +53,7 @@ def check(
     from scanner.gates.pipeline import CheckRequest, run_check
     from scanner.profile import find_profile, load_profile
     from scanner.report import render, write_report, write_reports
+    from scanner.report.console import progress
 
     profile_file = profile_path or find_profile(list(paths))
     profile = load_profile(profile_file)
@@ -75,6 +76,7 @@ def check(
             values_files=values_files,
             mode=mode,
             on_stage=on_stage,
+            progress=None if quiet else progress,
         )
     )
 

@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from scanner.engines.base import Level, RawResult
 from scanner.engines.rego_errors import parse_regorus_error
@@ -164,13 +164,17 @@ class RegoPolicySet:
 
     # -- evaluation -------------------------------------------------------
 
-    def evaluate(self, documents: Sequence[Document]) -> list[RawResult]:
+    def evaluate(
+        self, documents: Sequence[Document], on_progress: Callable[[int], None] | None = None
+    ) -> list[RawResult]:
         """Evaluate every resource document; results in document order.
 
         Must run on the thread that compiled the set: regorus engines are
         bound to their thread. Large runs fork worker processes (which inherit
-        the compiled engine) to use every core.
+        the compiled engine) to use every core. `on_progress(n)` is told as
+        documents finish, for a progress bar.
         """
+        advance = on_progress or (lambda _n: None)
         resources = [d for d in documents if d.is_resource]
         by_scope: dict[str | None, list[Document]] = defaultdict(list)
         for doc in resources:
@@ -179,26 +183,34 @@ class RegoPolicySet:
         for scope, docs in by_scope.items():
             self._set_context(scope)
             if self.document_packages:
-                for doc, raw in zip(docs, self._collect_documents(docs)):
+                for doc, raw in zip(docs, self._collect_documents(docs, advance)):
                     results.extend(self._from_collected(doc, raw))
+            else:
+                advance(len(docs))
             if self.repo_packages:
                 results.extend(self._evaluate_repo(docs))
         return results
 
-    def _collect_documents(self, docs: Sequence[Document]) -> list[Any]:
+    def _collect_documents(self, docs: Sequence[Document], advance: Callable[[int], None]) -> list[Any]:
         """Collector output per document (a dict), or None where evaluation raised."""
+        ranges = [(start, min(start + PROGRESS_CHUNK, len(docs))) for start in range(0, len(docs), PROGRESS_CHUNK)]
         workers = _worker_count(len(docs))
         if workers <= 1:
-            return [self._collect_one(doc.obj) for doc in docs]
+            collected: list[Any] = []
+            for start, end in ranges:
+                collected.extend(self._collect_one(doc.obj) for doc in docs[start:end])
+                advance(end - start)
+            return collected
         import multiprocessing
 
         global _FORK_STATE
         _FORK_STATE = (self, [doc.obj for doc in docs])
+        parts: list[list[Any]] = []
         try:
-            chunk = (len(docs) + workers - 1) // workers
-            ranges = [(start, min(start + chunk, len(docs))) for start in range(0, len(docs), chunk)]
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                parts = pool.map(_collect_range, ranges)
+                for (start, end), part in zip(ranges, pool.imap(_collect_range, ranges)):
+                    parts.append(part)
+                    advance(end - start)
         finally:
             _FORK_STATE = None
         return [item for part in parts for item in part]
@@ -310,6 +322,7 @@ class RegoPolicySet:
 # -- parallel evaluation ---------------------------------------------------
 
 PARALLEL_THRESHOLD = 300  # documents; below this, forking costs more than it saves
+PROGRESS_CHUNK = 50  # documents per progress step (and per task for fork workers)
 _FORK_STATE: tuple[RegoPolicySet, list[Any]] | None = None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from scanner.catalog import Catalog
 from scanner.engines.base import Level, RawResult
@@ -59,10 +59,12 @@ class ManifestPolicies:
             kyverno = load_policies(kyverno_paths)
         return cls(rego, kyverno, profile.kyverno.audit_fails)
 
-    def evaluate(self, documents: Sequence[Document]) -> list[RawResult]:
+    def evaluate(
+        self, documents: Sequence[Document], on_progress: Callable[[int], None] | None = None
+    ) -> list[RawResult]:
         raw: list[RawResult] = []
         if self.rego is not None:
-            raw.extend(self.rego.evaluate(documents))
+            raw.extend(self.rego.evaluate(documents, on_progress))
         if self.kyverno is not None:
             for result in self.kyverno.evaluate(documents):
                 if (
@@ -76,7 +78,11 @@ class ManifestPolicies:
 
 
 def run_manifest_gate(
-    documents: Sequence[Document], policies: ManifestPolicies, catalog: Catalog
+    documents: Sequence[Document],
+    policies: ManifestPolicies,
+    catalog: Catalog,
+    on_progress: Callable[[int], None] | None = None,
 ) -> GateResult:
-    findings: list[Finding] = [finding_from_raw(r, catalog, GATE) for r in policies.evaluate(documents)]
+    raw = policies.evaluate(documents, on_progress)
+    findings: list[Finding] = [finding_from_raw(r, catalog, GATE) for r in raw]
     return GateResult(GATE, findings, documents=sum(1 for d in documents if d.is_resource))

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.findings import Finding, GateResult, Verdict
@@ -37,7 +37,8 @@ class CheckRequest:
     mode: str = "auto"
     today: dt.date = field(default_factory=dt.date.today)
     catalog: Catalog | None = None
-    on_stage: Callable[[str], None] | None = None  # progress reporting
+    on_stage: Callable[[str], None] | None = None  # stage names, for the terminal
+    progress: Callable[[int, str], Any] | None = None  # (total, label) -> context yielding advance(n)
 
 
 def run_check(request: CheckRequest) -> Verdict:
@@ -94,7 +95,11 @@ def run_check(request: CheckRequest) -> Verdict:
         if policies is not None:
             from scanner.gates.manifest import run_manifest_gate
 
-            gates.append(run_manifest_gate(documents, policies, catalog))
+            if request.progress is not None:
+                with request.progress(sum(1 for d in documents if d.is_resource), "Evaluating policies") as advance:
+                    gates.append(run_manifest_gate(documents, policies, catalog, advance))
+            else:
+                gates.append(run_manifest_gate(documents, policies, catalog))
         if signature is not None:
             gates.append(signature.result())
 
