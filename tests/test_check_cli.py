@@ -176,3 +176,17 @@ def test_progress_bar_on_a_terminal_for_long_runs(tmp_path):
     text = output.decode(errors="replace")
     assert "Evaluating policies" in text
     assert "120/120" in text
+
+
+def test_today_decides_whether_a_waiver_still_applies(tmp_path, cdgate):
+    write(tmp_path, "pod.yaml", PRIVILEGED.format(digest="d" * 64))
+    write(
+        tmp_path,
+        "gate.yaml",
+        "fail_on: critical\nwaivers:\n  - rule: 'CDG-*'\n    resource: {kind: Pod, name: web}\n"
+        "    reason: vendor appliance\n    owner: team-shop\n    expires: '2027-01-01'\n",
+    )
+    before = cdgate("check", str(tmp_path), "-q", "--today", "2026-12-01")
+    after = cdgate("check", str(tmp_path), "-q", "--today", "2027-01-02")
+    assert before.returncode == 0, before.stderr
+    assert after.returncode == 1, after.stderr

@@ -69,11 +69,18 @@ def planted_violations() -> list[Planted]:
     return found
 
 
+# Waivers are judged as of a fixed date so the test does not change meaning
+# when the example's valid waiver (2027-12-31) runs out.
+EXAMPLE_TODAY = "2026-11-22"
+
+
 @lru_cache(maxsize=None)
 def check_example(environment: str, tmp_root: str) -> tuple[int, dict, str]:
     """Run `cdgate check examples/cd-repo --env ENV -f sarif -o FILE` once per env."""
     out = Path(tmp_root) / f"{environment}.sarif"
-    proc = run_cdgate("check", EXAMPLE_REL, "--env", environment, "-f", "sarif", "-o", str(out), cwd=REPO)
+    proc = run_cdgate(
+        "check", EXAMPLE_REL, "--env", environment, "-f", "sarif", "-o", str(out), "--today", EXAMPLE_TODAY, cwd=REPO
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     assert out.is_file(), f"no SARIF written (exit {proc.returncode}): {proc.stderr}"
     return proc.returncode, json.loads(out.read_text(encoding="utf-8")), proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ ALL_REPORTS = ("sarif", "json", "junit", "markdown", "html")
 @click.option("--mode", type=click.Choice(["auto", "manifests", "helm", "kustomize"]), default="auto", show_default=True, help="Override what PATH is detected as.")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Repository root that report paths are relative to (default: the current directory).")
 @click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info"]), help="Override the profile's fail_on severity.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Judge waiver expiry as of this date (default: today); to see what fails next week, or for reproducible runs.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
 @fail_closed
 def check(
@@ -40,6 +42,7 @@ def check(
     mode: str,
     root: Path | None,
     fail_on: str | None,
+    today: datetime.datetime | None,
     quiet: bool,
 ) -> None:
     """Run the gate on PATH... (a CD repo, charts, overlays or manifest files).
@@ -77,6 +80,7 @@ def check(
             mode=mode,
             on_stage=on_stage,
             progress=None if quiet else progress,
+            **({"today": today.date()} if today else {}),
         )
     )
 
