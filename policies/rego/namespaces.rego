@@ -47,6 +47,12 @@ _denied_namespaces(type) := {context.namespace_of(o.obj) |
 
 # A NetworkPolicy is default-deny for `type` when it selects every pod,
 # applies to `type` and allows nothing for it.
+# Computed once per evaluation (a function call per namespace would scan
+# every object again for each namespace).
+_denied_ingress := _denied_namespaces("Ingress")
+
+_denied_egress := _denied_namespaces("Egress")
+
 _default_deny(spec, type) if {
 	selectors.selects_all(object.get(spec, "podSelector", {}))
 	type in _policy_types(spec)
@@ -90,7 +96,7 @@ deny contains {
 	"path": where.path,
 } if {
 	some ns in workload_namespaces
-	not ns in _denied_namespaces("Ingress")
+	not ns in _denied_ingress
 	where := anchor(ns)
 }
 
@@ -102,6 +108,6 @@ warn contains {
 	"path": where.path,
 } if {
 	some ns in workload_namespaces
-	not ns in _denied_namespaces("Egress")
+	not ns in _denied_egress
 	where := anchor(ns)
 }
