@@ -169,6 +169,7 @@ class Verdict:
     targets: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)  # e.g. waivers about to expire
     duration_s: float = 0.0
+    documents: int = 0  # documents loaded from the targets (each gate reports what it checked)
 
     @property
     def findings(self) -> list[Finding]:

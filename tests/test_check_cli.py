@@ -190,3 +190,9 @@ def test_today_decides_whether_a_waiver_still_applies(tmp_path, cdgate):
     after = cdgate("check", str(tmp_path), "-q", "--today", "2027-01-02")
     assert before.returncode == 0, before.stderr
     assert after.returncode == 1, after.stderr
+
+
+def test_summary_counts_each_document_once(tmp_path, cdgate):
+    write(tmp_path, "two.yaml", CLEAN_CONFIGMAP + "---\n" + CLEAN_CONFIGMAP.replace("settings", "other"))
+    result = cdgate("check", str(tmp_path), "-f", "markdown")
+    assert "**Documents** 2 " in result.stdout

@@ -123,6 +123,7 @@ def run_check(request: CheckRequest) -> Verdict:
         targets=tuple(str(t) for t in request.targets),
         notices=outcome.notices,
         duration_s=time.perf_counter() - started,
+        documents=len(documents),
     )
 
 

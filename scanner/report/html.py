@@ -79,7 +79,7 @@ def _summary(verdict: Verdict) -> str:
         ("Environment", verdict.environment or "all"),
         ("Fails on", f"{verdict.fail_on.value} and above"),
         ("Targets", ", ".join(verdict.targets) or "-"),
-        ("Documents", str(sum(g.documents for g in verdict.gates))),
+        ("Documents", str(verdict.documents)),
         ("Findings", str(len(verdict.findings))),
         ("Duration", f"{verdict.duration_s:.2f} s"),
     ]

@@ -89,7 +89,7 @@ def _render(verdict: Verdict, max_rows: int) -> str:
         f"**Profile** {md_escape(verdict.profile_name)}",
         f"**Environment** {md_escape(verdict.environment or 'all')}",
         f"**Fails on** {verdict.fail_on.value} and above",
-        f"**Documents** {sum(g.documents for g in verdict.gates)}",
+        f"**Documents** {verdict.documents}",
     ]
     if verdict.duration_s:
         facts.append(f"**Time** {verdict.duration_s:.2f} s")
