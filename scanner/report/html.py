@@ -38,7 +38,7 @@ th{background:#f6f8fa}td.num{text-align:right}
 .sev.critical{background:#8b0000}.sev.high{background:#cf222e}.sev.medium{background:#bf8700}
 .sev.low{background:#0969da}.sev.info{background:#6e7781}
 .state{font-size:.8rem;color:#57606a}.msg{white-space:pre-wrap;word-break:break-word}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em;overflow-wrap:anywhere}
 .meta{color:#57606a}footer{margin-top:2rem;color:#57606a;font-size:.8rem}
 """
 
