@@ -268,66 +268,49 @@ def _found(keys: list[str], pool: list[str]) -> list[bool]:
     return [any(_either_match(k, p) for p in pool) for k in keys]
 
 
-def any_in(key: Any, value: Any) -> bool:
+def _membership(key: Any, value: Any, *, strict_json: bool, quantifier: Any, negate: bool) -> bool:
+    """The shared shape of AnyIn, AllIn, AnyNotIn and AllNotIn.
+
+    A single key is looked up directly; a list of keys is matched against a
+    range (`1-10`) or a pool of values, and `quantifier` (any/all) folds the
+    per-key hits. The NotIn variants negate the fold, but an unreadable value
+    (pool None, lookup error) is never a match either way.
+    """
     parsed = _keys(key)
     if parsed is None:
         return False
     mode, keys = parsed
     if mode == "one":
-        return bool(_key_in(keys[0], value, strict_json=False))
+        found = _key_in(keys[0], value, strict_json=strict_json)
+        return found is False if negate else bool(found)
     if isinstance(value, str) and len(keys) == 1 and keys[0] == value:
-        return True
+        return not negate
     if isinstance(value, str) and values.string_operator(value) == values.IN_RANGE:
-        return any(_range_members(keys, value))
-    pool = _values_of(value)
-    return pool is not None and any(_found(keys, pool))
+        hits = list(_range_members(keys, value))
+    else:
+        pool = _values_of(value)
+        if pool is None:
+            return False
+        hits = _found(keys, pool)
+    return not quantifier(hits) if negate else quantifier(hits)
+
+
+def any_in(key: Any, value: Any) -> bool:
+    return _membership(key, value, strict_json=False, quantifier=any, negate=False)
 
 
 def all_in(key: Any, value: Any) -> bool:
-    parsed = _keys(key)
-    if parsed is None:
-        return False
-    mode, keys = parsed
-    if mode == "one":
-        return bool(_key_in(keys[0], value, strict_json=True))
-    if isinstance(value, str) and len(keys) == 1 and keys[0] == value:
-        return True
-    if isinstance(value, str) and values.string_operator(value) == values.IN_RANGE:
-        return all(_range_members(keys, value))
-    pool = _values_of(value)
-    return pool is not None and all(_found(keys, pool))
+    return _membership(key, value, strict_json=True, quantifier=all, negate=False)
 
 
 def any_not_in(key: Any, value: Any) -> bool:
-    parsed = _keys(key)
-    if parsed is None:
-        return False
-    mode, keys = parsed
-    if mode == "one":
-        found = _key_in(keys[0], value, strict_json=False)
-        return found is False
-    if isinstance(value, str) and len(keys) == 1 and keys[0] == value:
-        return False
-    if isinstance(value, str) and values.string_operator(value) == values.IN_RANGE:
-        return not all(_range_members(keys, value))
-    pool = _values_of(value)
-    return pool is not None and not all(_found(keys, pool))
+    """Some key is missing from value: not all keys are in it."""
+    return _membership(key, value, strict_json=False, quantifier=all, negate=True)
 
 
 def all_not_in(key: Any, value: Any) -> bool:
-    parsed = _keys(key)
-    if parsed is None:
-        return False
-    mode, keys = parsed
-    if mode == "one":
-        found = _key_in(keys[0], value, strict_json=True)
-        return found is False
-    if isinstance(value, str) and len(keys) == 1 and keys[0] == value:
-        return False
-    if isinstance(value, str) and values.string_operator(value) == values.IN_RANGE:
-        return not any(_range_members(keys, value))
-    pool = _values_of(value)
-    return pool is not None and not any(_found(keys, pool))
+    """No key is in value."""
+    return _membership(key, value, strict_json=True, quantifier=any, negate=True)
 
 
 def in_(key: Any, value: Any) -> bool:
