@@ -12,7 +12,7 @@ error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from scanner.engines.kyverno import anchors, values, wildcard
 from scanner.engines.kyverno.budget import MAX_DEPTH, Budget, EvaluationLimit
@@ -261,23 +261,7 @@ def _array(walk: _Walk, resource: list[Any], pattern: list[Any], path: tuple[str
         return Mismatch(path, "pattern Array empty")
     first = pattern[0]
     if isinstance(first, dict):
-        applied = 0
-        skipped: list[Mismatch] = []
-        for i, item in enumerate(resource):
-            miss = _element(walk, item, first, path + (i,))
-            if miss is None:
-                applied += 1
-                continue
-            if miss.skips:
-                skipped.append(miss)
-                continue
-            return miss
-        if applied == 0 and skipped:
-            flags = 0
-            for miss in skipped:
-                flags |= miss.flags
-            return Mismatch(path, "; ".join(m.message for m in skipped), flags)
-        return None
+        return _elements(walk, ((item, first, path + (i,)) for i, item in enumerate(resource)), path)
     if first is None or isinstance(first, (str, int, float, bool)):
         return _element(walk, resource, first, path)
     if len(resource) < len(pattern):
@@ -285,10 +269,18 @@ def _array(walk: _Walk, resource: list[Any], pattern: list[Any], path: tuple[str
             None,
             f"validate Array failed, array length mismatch, resource Array len is {len(resource)} and pattern Array len is {len(pattern)}",
         )
+    return _elements(walk, ((resource[i], sub, path + (i,)) for i, sub in enumerate(pattern)), path)
+
+
+def _elements(
+    walk: _Walk, pairs: Iterable[tuple[Any, Any, tuple[str | int, ...]]], path: tuple[str | int, ...]
+) -> Mismatch | None:
+    """Match (resource item, pattern, path) pairs: the first real mismatch
+    wins; when every pair was skipped by an anchor, the array is skipped too."""
     applied = 0
-    skipped = []
-    for i, sub in enumerate(pattern):
-        miss = _element(walk, resource[i], sub, path + (i,))
+    skipped: list[Mismatch] = []
+    for item, sub, sub_path in pairs:
+        miss = _element(walk, item, sub, sub_path)
         if miss is None:
             applied += 1
             continue
