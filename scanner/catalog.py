@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from scanner.errors import ConfigError
+from scanner.errors import ConfigError, yaml_error_details
 from scanner.findings import Severity
 
 BUNDLED_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -101,11 +101,9 @@ def load_catalog(directory: Path | str = BUNDLED_RULES_DIR) -> Catalog:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            problem, line, column = yaml_error_details(exc)
             raise ConfigError(
-                f"rule catalogue entry is not valid YAML: {getattr(exc, 'problem', exc)}",
-                path=str(path),
-                line=mark.line + 1 if mark else None,
+                f"rule catalogue entry is not valid YAML: {problem}", path=str(path), line=line, column=column
             ) from None
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
         if errors:

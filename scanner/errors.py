@@ -21,6 +21,15 @@ def format_location(path: str | None, line: int | None = None, column: int | Non
     return ":".join(parts)
 
 
+def yaml_error_details(exc: BaseException) -> tuple[str, int | None, int | None]:
+    """The problem and its 1-based line and column, from a PyYAML or ruamel.yaml error."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    if mark is None:
+        return problem, None, None
+    return problem, mark.line + 1, mark.column + 1
+
+
 @dataclass
 class CdgateError(Exception):
     """cdgate could not evaluate: bad input, bad config or an engine failure."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from scanner.errors import ConfigError
+from scanner.errors import ConfigError, yaml_error_details
 from scanner.findings import Finding, Severity
 
 PROFILE_FILENAMES = ("gate.yaml", "gate.yml", ".cdgate.yaml")
@@ -318,22 +318,15 @@ def _full_schema() -> dict[str, Any]:
 
 def _parse_yaml(text: str, path: Path) -> Any:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.error import YAMLError
 
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
         return yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"profile is not valid YAML: {exc.problem or exc.context}",
-            path=str(path),
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
     except YAMLError as exc:
-        raise ConfigError(f"profile is not valid YAML: {exc}", path=str(path)) from None
+        problem, line, column = yaml_error_details(exc)
+        raise ConfigError(f"profile is not valid YAML: {problem}", path=str(path), line=line, column=column) from None
 
 
 def _plain(node: Any) -> Any:

@@ -11,7 +11,7 @@ from scanner.catalog import load_catalog
 from scanner.errors import ConfigError
 from scanner.findings import Finding, Location, Outcome, Severity
 from scanner.gates.waivers import apply_profile
-from scanner.profile import Profile, load_profile
+from scanner.profile import load_profile
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -147,7 +147,3 @@ def test_profile_digest_changes_with_content(tmp_path):
     a = load_profile(write(tmp_path, "fail_on: high\n"))
     b = load_profile(write(tmp_path, "fail_on: low\n"))
     assert a.digest != b.digest and len(a.digest) == 64
-
-
-def test_builtin_profile_is_a_profile():
-    assert isinstance(load_profile(None), Profile)

@@ -11,8 +11,7 @@ import click
 
 from scanner.commands._common import fail_closed
 
-FORMATS = ("table", "sarif", "json", "junit", "markdown", "html")
-ALL_REPORTS = ("sarif", "json", "junit", "markdown", "html")
+from scanner.report import DEFAULT_FILE_FORMATS, FORMATS
 
 
 @click.command("check")
@@ -85,7 +84,7 @@ def check(
     )
 
     if output_dir is not None:
-        written = write_reports(verdict, output_dir, ALL_REPORTS)
+        written = write_reports(verdict, output_dir, DEFAULT_FILE_FORMATS)
         if not quiet:
             for kind, path in written.items():
                 click.echo(f"cdgate: wrote {kind} report to {path}", err=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from scanner.engines.rego_errors import parse_regorus_error
-from scanner.errors import PolicyError
+from scanner.errors import PolicyError, yaml_error_details
 
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
 MAX_DEFAULT_COLUMNS = 1024
@@ -87,13 +87,8 @@ def _read_data_file(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise PolicyError(f"data file is not valid JSON: {exc.msg}", path=str(path), line=exc.lineno, column=exc.colno) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PolicyError(
-            f"data file is not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            path=str(path),
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
+        problem, line, column = yaml_error_details(exc)
+        raise PolicyError(f"data file is not valid YAML: {problem}", path=str(path), line=line, column=column) from None
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scanner.catalog import Catalog
-from scanner.findings import AppliedWaiver, Finding, Location, Outcome, Severity
+from scanner.findings import AppliedWaiver, Finding, Location, Outcome
 from scanner.profile import Profile, Waiver
 
 WAIVER_GATE = "profile"
@@ -84,28 +84,24 @@ def _waiver_findings(
         else:
             continue
         notices.append(message)
-        rule = catalog.get(rule_id)
+        rule = catalog.rules[rule_id]  # bundled: tests/test_catalog.py checks every entry loads
         findings.append(
             Finding(
                 rule_id=rule_id,
-                severity=rule.severity if rule else _fallback(rule_id),
+                severity=rule.severity,
                 message=message,
                 location=Location(path=path, start_line=waiver.line, end_line=waiver.line, json_path=f"waivers[{index}]"),
                 engine="cdgate",
                 gate=WAIVER_GATE,
                 outcome=Outcome.WARN,
-                title=rule.title if rule else None,
-                help_uri=rule.help_uri if rule else None,
-                remediation=rule.remediation if rule else None,
-                tags=rule.tags if rule else (),
+                title=rule.title,
+                help_uri=rule.help_uri,
+                remediation=rule.remediation,
+                tags=rule.tags,
                 properties={"waiver_used": index in used},
             )
         )
     return findings, notices
-
-
-def _fallback(rule_id: str) -> Severity:
-    return Severity.MEDIUM if rule_id == "CDG-WVR-001" else Severity.INFO
 
 
 def _profile_path(profile: Profile, root: Path) -> str:

@@ -241,11 +241,5 @@ def rule_matches(match: Any, view: ResourceView, request: RequestInfo) -> bool:
 
 
 def rule_excludes(exclude: Any, view: ResourceView, request: RequestInfo) -> bool:
-    if not isinstance(exclude, dict) or not exclude:
-        return False
-    if exclude.get("any"):
-        return any(filter_matches(f, view, request) for f in exclude["any"] if isinstance(f, dict))
-    if exclude.get("all"):
-        return all(filter_matches(f, view, request) for f in exclude["all"] if isinstance(f, dict))
-    legacy = _legacy_block(exclude)
-    return bool(legacy) and filter_matches(legacy, view, request)
+    """`exclude` has the same shape as `match`; an empty one excludes nothing."""
+    return bool(exclude) and rule_matches(exclude, view, request)

@@ -314,12 +314,7 @@ def all_not_in(key: Any, value: Any) -> bool:
 
 
 def in_(key: Any, value: Any) -> bool:
-    parsed = _keys(key)
-    if parsed is None:
-        return False
-    mode, keys = parsed
-    if mode == "one":
-        return bool(_key_in(keys[0], value, strict_json=True))
+    """The deprecated `In`: every key is in value, which is AllIn."""
     return all_in(key, value)
 
 

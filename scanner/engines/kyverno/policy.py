@@ -19,7 +19,7 @@ from scanner.engines.kyverno.conditions import condition_list
 from scanner.engines.kyverno.operators import OPERATORS
 from scanner.engines.kyverno.variables import VariableError, compile_expression, variables_in
 from scanner.engines.kyverno.yamlio import load_all
-from scanner.errors import PolicyError
+from scanner.errors import PolicyError, yaml_error_details
 from scanner.engines.kyverno.yamlio import as_map
 
 POLICY_KINDS = ("ClusterPolicy", "Policy")
@@ -365,9 +365,8 @@ def load_policy_file(path: Path, display: str | None = None) -> list[Policy]:
     try:
         docs = list(_load_with_index(text))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PolicyError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=shown,
-                          line=(mark.line + 1) if mark else None) from None
+        problem, line, column = yaml_error_details(exc)
+        raise PolicyError(f"invalid YAML: {problem}", path=shown, line=line, column=column) from None
     starts = _document_lines(text)
     policies = []
     for index, doc in docs:

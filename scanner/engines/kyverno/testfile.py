@@ -21,7 +21,7 @@ from scanner.engines.kyverno.matching import RequestInfo, ResourceView
 from scanner.engines.kyverno.policy import Policy, check_policy, is_policy, build_policy
 from scanner.engines.kyverno.results import FAIL, WARN, RuleResult
 from scanner.engines.kyverno.yamlio import load_all
-from scanner.errors import CdgateError, PolicyError
+from scanner.errors import CdgateError, PolicyError, yaml_error_details
 from scanner.engines.kyverno.yamlio import as_map
 
 TEST_FILE_NAMES = ("kyverno-test.yaml", "kyverno-test.yml")
@@ -95,9 +95,8 @@ def _read_docs(path: Path) -> list[Any]:
     except OSError as exc:
         raise CdgateError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CdgateError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
-                          line=(mark.line + 1) if mark else None) from None
+        problem, line, column = yaml_error_details(exc)
+        raise CdgateError(f"invalid YAML: {problem}", path=str(path), line=line, column=column) from None
 
 
 def _files(base: Path, entries: Any) -> list[Path]:
