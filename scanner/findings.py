@@ -127,6 +127,34 @@ class Finding:
         return self.outcome is not Outcome.WARN and not self.waived
 
 
+def fails_gate(finding: Finding, fail_on: Severity) -> bool:
+    """The one pass/fail rule: an unwaived violation at or above `fail_on` fails the gate.
+
+    Errors are not counted here: they make the run exit 2 whatever the threshold.
+    """
+    return finding.outcome is Outcome.FAIL and not finding.waived and finding.severity.at_least(fail_on)
+
+
+def finding_sort_key(finding: Finding) -> tuple[int, int, str, int, str, str, str, str, str]:
+    """The one order of findings: errors first, then most severe, then file, line, rule, identity.
+
+    The key ends in the fingerprint and message so two runs over the same
+    input always produce byte-identical reports.
+    """
+    loc = finding.location
+    return (
+        0 if finding.outcome is Outcome.ERROR else 1,
+        -finding.severity.rank,
+        loc.path or "",
+        loc.start_line or 0,
+        finding.rule_id,
+        loc.resource(),
+        loc.json_path or "",
+        finding.fingerprint,
+        finding.message,
+    )
+
+
 def fingerprint(rule_id: str, location: Location, scope: str | None = None) -> str:
     """Stable identity of a finding, from resource identity and never from lines.
 
@@ -181,11 +209,7 @@ class Verdict:
 
     def failing(self) -> list[Finding]:
         """Findings that fail the gate: unwaived violations at or above fail_on."""
-        return [
-            f
-            for f in self.findings
-            if f.outcome is Outcome.FAIL and not f.waived and f.severity.at_least(self.fail_on)
-        ]
+        return [f for f in self.findings if fails_gate(f, self.fail_on)]
 
     @property
     def exit_code(self) -> int:
@@ -207,8 +231,4 @@ class Verdict:
         return counts
 
     def gate_passed(self, gate: GateResult) -> bool:
-        return not any(
-            f.outcome is Outcome.ERROR
-            or (f.outcome is Outcome.FAIL and not f.waived and f.severity.at_least(self.fail_on))
-            for f in gate.findings
-        )
+        return not any(f.outcome is Outcome.ERROR or fails_gate(f, self.fail_on) for f in gate.findings)

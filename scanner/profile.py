@@ -20,112 +20,11 @@ import jsonschema
 
 from scanner.errors import ConfigError, yaml_error_details
 from scanner.findings import Finding, Severity
+from scanner.merging import deep_merge
+from scanner.profile_schema import PROFILE_SCHEMA
 
 PROFILE_FILENAMES = ("gate.yaml", "gate.yml", ".cdgate.yaml")
 WAIVER_WARNING_DAYS = 14
-GATE_NAMES = ("manifest", "signature")
-
-_SEVERITY = {"enum": [s.value for s in Severity]}
-_GLOB = {"type": "string", "minLength": 1}
-_RULE_OVERRIDES = {
-    "type": "object",
-    "additionalProperties": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"severity": _SEVERITY, "disabled": {"type": "boolean"}},
-    },
-}
-_WAIVER = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["rule", "reason", "owner", "expires"],
-    "properties": {
-        "rule": _GLOB,
-        "resource": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"kind": _GLOB, "namespace": _GLOB, "name": _GLOB},
-        },
-        "environments": {"type": "array", "items": {"type": "string"}},
-        "reason": {"type": "string", "minLength": 3},
-        "owner": {"type": "string", "minLength": 1},
-        "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
-    },
-}
-_ENGINE_PATHS = {"type": "array", "items": {"type": "string"}}
-
-PROFILE_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "cdgate profile (gate.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "version": {"const": 1},
-        "name": {"type": "string"},
-        "fail_on": _SEVERITY,
-        "gates": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "manifest": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {"enabled": {"type": "boolean"}},
-                },
-                "signature": {"type": "object"},  # detailed schema lives with the gate
-            },
-        },
-        "rego": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "bundled": {"type": "boolean"},
-                "policies": _ENGINE_PATHS,
-                "data": _ENGINE_PATHS,
-                "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "params": {"type": "object"},
-            },
-        },
-        "kyverno": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "bundled": {"type": "boolean"},
-                "policies": _ENGINE_PATHS,
-                "audit_fails": {"type": "boolean"},
-            },
-        },
-        "inputs": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "max_file_bytes": {"type": "integer", "minimum": 1},
-                "values": _ENGINE_PATHS,
-                "set": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "rules": _RULE_OVERRIDES,
-        "waivers": {"type": "array", "items": _WAIVER},
-        "environments": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "fail_on": _SEVERITY,
-                    "rules": _RULE_OVERRIDES,
-                    "rego": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "properties": {"params": {"type": "object"}},
-                    },
-                },
-            },
-        },
-    },
-}
-
-
 @dataclass(frozen=True)
 class RuleOverride:
     severity: Severity | None = None
@@ -236,8 +135,6 @@ class Profile:
         override = self.environments.get(environment or "")
         if override is None:
             return replace(self, environment=environment)
-        from scanner.engines.rego import deep_merge
-
         return replace(
             self,
             environment=environment,
@@ -285,7 +182,7 @@ def load_profile(path: str | Path | None) -> Profile:
     data = _plain(tree)
     if data is None:
         data = {}
-    validator = jsonschema.Draft202012Validator(_full_schema())
+    validator = jsonschema.Draft202012Validator(PROFILE_SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
@@ -299,21 +196,6 @@ def load_profile(path: str | Path | None) -> Profile:
             hint="see the gate.yaml reference in README.md",
         )
     return _build(data, tree, path, hashlib.sha256(raw_bytes).hexdigest())
-
-
-def _full_schema() -> dict[str, Any]:
-    """The profile schema, with each gate's own section schema plugged in."""
-    try:
-        from scanner.gates.signature import SIGNATURE_GATE_SCHEMA
-    except ImportError:
-        return PROFILE_SCHEMA
-    schema = dict(PROFILE_SCHEMA)
-    props = dict(schema["properties"])
-    gates = dict(props["gates"])
-    gates["properties"] = {**gates["properties"], "signature": SIGNATURE_GATE_SCHEMA}
-    props["gates"] = gates
-    schema["properties"] = props
-    return schema
 
 
 def _parse_yaml(text: str, path: Path) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from scanner.engines.base import Level
+from scanner.engines.base import EvaluationRequest
 from scanner.engines.rego import RegoPolicySet
 from scanner.errors import PolicyError
 from scanner.inputs.document import Document
@@ -49,7 +50,7 @@ def compile_dir(tmp_path: Path, files: dict[str, str], **kwargs) -> RegoPolicySe
 
 def test_conftest_rules_and_result_shapes(tmp_path):
     policies = compile_dir(tmp_path, {"pod.rego": POD_POLICY})
-    results = policies.evaluate([pod("bad", privileged=True), pod("good")])
+    results = policies.evaluate(EvaluationRequest([pod("bad", privileged=True), pod("good")]))
     bad = [r for r in results if r.document.name == "bad"]
     by_level = {(r.level, r.message) for r in bad}
     assert (Level.DENY, "container app is privileged") in by_level
@@ -63,7 +64,7 @@ def test_conftest_rules_and_result_shapes(tmp_path):
 def test_non_resources_are_not_evaluated(tmp_path):
     policies = compile_dir(tmp_path, {"p.rego": 'package main\nimport rego.v1\ndeny contains "always" if true\n'})
     values = Document({"replicaCount": 3}, "values.yaml")
-    assert policies.evaluate([values]) == []
+    assert policies.evaluate(EvaluationRequest([values])) == []
 
 
 def test_namespaces_select_packages(tmp_path):
@@ -72,7 +73,7 @@ def test_namespaces_select_packages(tmp_path):
         "b.rego": 'package other\nimport rego.v1\ndeny contains "b" if true\n',
     }
     policies = compile_dir(tmp_path, files, namespaces=["team"])
-    assert {r.message for r in policies.evaluate([pod("p")])} == {"a"}
+    assert {r.message for r in policies.evaluate(EvaluationRequest([pod("p")]))} == {"a"}
 
 
 def test_repo_mode_sees_all_documents(tmp_path):
@@ -85,7 +86,7 @@ deny contains {"msg": sprintf("%d pods share a name", [count(input.documents)]),
 }
 """
     policies = compile_dir(tmp_path, {"cross.rego": policy})
-    results = policies.evaluate([pod("a"), pod("dup"), pod("c")])
+    results = policies.evaluate(EvaluationRequest([pod("a"), pod("dup"), pod("c")]))
     assert len(results) == 1
     assert results[0].document.name == "dup"
     assert results[0].message == "3 pods share a name"
@@ -97,7 +98,7 @@ import rego.v1
 deny contains sprintf("env=%s max=%d", [data.cdgate_context.environment, data.cdgate_params.max]) if true
 """
     policies = compile_dir(tmp_path, {"p.rego": policy}, params={"max": 7})
-    msgs = {r.message for r in policies.evaluate([pod("a", scope="prod"), pod("b", scope="dev")])}
+    msgs = {r.message for r in policies.evaluate(EvaluationRequest([pod("a", scope="prod"), pod("b", scope="dev")]))}
     assert msgs == {"env=prod max=7", "env=dev max=7"}
 
 
@@ -115,7 +116,7 @@ def test_evaluation_error_fails_closed_and_keeps_other_packages(tmp_path):
         "fine.rego": 'package cdgate.fine\nimport rego.v1\ndeny contains "fine" if true\n',
     }
     policies = compile_dir(tmp_path, files)
-    results = policies.evaluate([pod("a")])
+    results = policies.evaluate(EvaluationRequest([pod("a")]))
     errors = [r for r in results if r.level is Level.ERROR]
     assert len(errors) == 1 and "boom.rego" in errors[0].message and "a.yaml" in errors[0].message
     assert any(r.message == "fine" for r in results)

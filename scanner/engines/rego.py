@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from scanner.engines.base import Level, RawResult
+from scanner.engines.base import EvaluationRequest, Level, RawResult
+from scanner.engines.per_thread import PerThread, reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
 from scanner.engines.rego_sources import add_policy, discover, load_data_files, read_policy
 from scanner.inputs.document import Document
+from scanner.merging import deep_merge
+from scanner.profile import Profile
 
 ENGINE = "rego"
 RESULT_RULES = ("deny", "violation", "warn")
@@ -43,17 +46,6 @@ class RegoPackage:
     path: str  # file that declares it (first one, for messages)
     rules: tuple[str, ...]
     repo_mode: bool = False
-
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Maps merge recursively; anything else in `override` replaces."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _display(path: Path, root: Path | None) -> str:
@@ -123,15 +115,33 @@ def _collector_source(packages: Sequence[RegoPackage]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass
 class RegoPolicySet:
-    """Compiled policies, ready to evaluate many documents."""
+    """Compiled policies, ready to evaluate many documents from any thread.
 
-    engine: Any
-    document_packages: list[RegoPackage]
-    repo_packages: list[RegoPackage]
-    base_data: dict[str, Any]
-    environment: str | None = None
+    regorus engines are bound to the thread that made them (another thread
+    gets pyo3's `PanicException`), so the set keeps the checked sources and
+    builds one engine per thread and environment on first use (about 10 ms
+    for the bundled policies). Each engine's data (parameters and
+    `data.cdgate_context.environment`) is fixed when it is built, so no
+    evaluation mutates state another one can see.
+    """
+
+    name = ENGINE
+
+    def __init__(
+        self,
+        sources: dict[str, str],
+        document_packages: list[RegoPackage],
+        repo_packages: list[RegoPackage],
+        base_data: dict[str, Any],
+        environment: str | None = None,
+    ) -> None:
+        self.sources = sources
+        self.document_packages = document_packages
+        self.repo_packages = repo_packages
+        self.base_data = base_data
+        self.environment = environment
+        self._engines: PerThread[str | None, Any] = PerThread(self._build_engine)
 
     @classmethod
     def compile(
@@ -144,6 +154,7 @@ class RegoPolicySet:
         environment: str | None = None,
         root: Path | None = None,
     ) -> RegoPolicySet:
+        """Parse every policy once (a syntax error is a PolicyError naming file and line)."""
         policies, data = load_sources(paths, data_paths, root)
         if params:
             data = deep_merge(data, {"cdgate_params": params})
@@ -155,96 +166,80 @@ class RegoPolicySet:
             f"package {COLLECTOR_PACKAGE}", f"package {COLLECTOR_PACKAGE}_repo"
         )
         policies["<cdgate collector: repo>"] = repo_collector
-        engine = new_engine(policies, data)
-        return cls(engine, doc_pkgs, repo_pkgs, data, environment)
+        policy_set = cls(policies, doc_pkgs, repo_pkgs, data, environment)
+        policy_set.engine_for(environment)  # parse now, on this thread: errors surface at compile time
+        return policy_set
 
     @property
     def packages(self) -> list[RegoPackage]:
         return self.document_packages + self.repo_packages
 
+    @property
+    def policy_count(self) -> int:
+        return sum(len(p.rules) for p in self.packages)
+
+    def engine_for(self, environment: str | None) -> Any:
+        """This thread's engine for `environment`, built on first use."""
+        return self._engines.get(environment)
+
+    def _build_engine(self, environment: str | None) -> Any:
+        data = deep_merge(self.base_data, {"cdgate_context": {"environment": environment}})
+        return new_engine(self.sources, data)
+
     # -- evaluation -------------------------------------------------------
 
-    def evaluate(
-        self, documents: Sequence[Document], on_progress: Callable[[int], None] | None = None
-    ) -> list[RawResult]:
+    def evaluate(self, request: EvaluationRequest) -> list[RawResult]:
         """Evaluate every resource document; results in document order.
 
-        Must run on the thread that compiled the set: regorus engines are
-        bound to their thread. Large runs fork worker processes (which inherit
-        the compiled engine) to use every core. `on_progress(n)` is told as
-        documents finish, for a progress bar.
+        Safe from any thread. `request.on_progress(n)` is told as documents
+        finish, for a progress bar.
         """
-        advance = on_progress or (lambda _n: None)
-        resources = [d for d in documents if d.is_resource]
+        resources = [d for d in request.documents if d.is_resource]
         by_scope: dict[str | None, list[Document]] = defaultdict(list)
         for doc in resources:
             by_scope[doc.scope].append(doc)
         results: list[RawResult] = []
         for scope, docs in by_scope.items():
-            self._set_context(scope)
+            engine = self.engine_for(request.environment or self.environment or scope)
             if self.document_packages:
-                for doc, raw in zip(docs, self._collect_documents(docs, advance)):
-                    results.extend(self._from_collected(doc, raw))
+                for start in range(0, len(docs), PROGRESS_CHUNK):
+                    for doc in docs[start : start + PROGRESS_CHUNK]:
+                        results.extend(self._evaluate_document(engine, doc))
+                    request.advance(len(docs[start : start + PROGRESS_CHUNK]))
             else:
-                advance(len(docs))
+                request.advance(len(docs))
             if self.repo_packages:
-                results.extend(self._evaluate_repo(docs))
+                results.extend(self._evaluate_repo(engine, docs))
         return results
 
-    def _collect_documents(self, docs: Sequence[Document], advance: Callable[[int], None]) -> list[Any]:
-        """Collector output per document (a dict), or None where evaluation raised."""
-        ranges = [(start, min(start + PROGRESS_CHUNK, len(docs))) for start in range(0, len(docs), PROGRESS_CHUNK)]
-        workers = _worker_count(len(docs))
-        if workers <= 1:
-            collected: list[Any] = []
-            for start, end in ranges:
-                collected.extend(self._collect_one(doc.obj) for doc in docs[start:end])
-                advance(end - start)
-            return collected
-        import multiprocessing
-
-        global _FORK_STATE
-        _FORK_STATE = (self, [doc.obj for doc in docs])
-        parts: list[list[Any]] = []
+    def _evaluate_document(self, engine: Any, doc: Document) -> list[RawResult]:
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for (start, end), part in zip(ranges, pool.imap(_collect_range, ranges)):
-                    parts.append(part)
-                    advance(end - start)
-        finally:
-            _FORK_STATE = None
-        return [item for part in parts for item in part]
-
-    def _collect_one(self, obj: Any) -> Any:
-        try:
-            self.engine.set_input_json(json.dumps(obj, default=str))
-            return json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.results"))
-        except Exception:
-            return None
-
-    def _from_collected(self, doc: Document, collected: Any) -> list[RawResult]:
-        if collected is None:  # one package failed: find which, keep the others
-            self.engine.set_input_json(json.dumps(doc.obj, default=str))
-            return self._evaluate_packages_one_by_one(doc)
+            engine.set_input_json(json.dumps(doc.obj, default=str))
+            collected = json.loads(engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.results"))
+        except BaseException as exc:  # pyo3's PanicException is a BaseException
+            reraise_interrupts(exc)
+            # one package failed: find which, keep the others
+            return self._evaluate_packages_one_by_one(engine, doc)
         return self._to_results(collected, self.document_packages, lambda _item: doc)
 
-    def _set_context(self, scope: str | None) -> None:
-        environment = self.environment or scope
-        self.engine.clear_data()
-        self.engine.add_data(deep_merge(self.base_data, {"cdgate_context": {"environment": environment}}))
-
-    def _evaluate_packages_one_by_one(self, doc: Document) -> list[RawResult]:
+    def _evaluate_packages_one_by_one(self, engine: Any, doc: Document) -> list[RawResult]:
         results: list[RawResult] = []
+        try:
+            engine.set_input_json(json.dumps(doc.obj, default=str))
+        except BaseException as exc:
+            reraise_interrupts(exc)
+            return [self._error(pkg, exc, doc) for pkg in self.document_packages]
         for i, pkg in enumerate(self.document_packages):
             try:
-                value = json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.p{i}"))
-            except Exception as exc:
+                value = json.loads(engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.p{i}"))
+            except BaseException as exc:
+                reraise_interrupts(exc)
                 results.append(self._error(pkg, exc, doc))
                 continue
             results.extend(self._to_results({pkg.name: value}, [pkg], lambda _item: doc))
         return results
 
-    def _evaluate_repo(self, docs: Sequence[Document]) -> list[RawResult]:
+    def _evaluate_repo(self, engine: Any, docs: Sequence[Document]) -> list[RawResult]:
         payload = {
             "documents": [
                 {"index": i, "path": d.path, "contents": d.obj} for i, d in enumerate(docs)
@@ -257,12 +252,17 @@ class RegoPolicySet:
                 return docs[index]
             return None
 
-        self.engine.set_input_json(json.dumps(payload, default=str))
         results: list[RawResult] = []
+        try:
+            engine.set_input_json(json.dumps(payload, default=str))
+        except BaseException as exc:
+            reraise_interrupts(exc)
+            return [self._error(pkg, exc, None) for pkg in self.repo_packages]
         for i, pkg in enumerate(self.repo_packages):
             try:
-                value = json.loads(self.engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}_repo.p{i}"))
-            except Exception as exc:
+                value = json.loads(engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}_repo.p{i}"))
+            except BaseException as exc:
+                reraise_interrupts(exc)
                 results.append(self._error(pkg, exc, None))
                 continue
             results.extend(self._to_results({pkg.name: value}, [pkg], locate))
@@ -319,29 +319,22 @@ class RegoPolicySet:
         )
 
 
-# -- parallel evaluation ---------------------------------------------------
-
-PARALLEL_THRESHOLD = 300  # documents; below this, forking costs more than it saves
-PROGRESS_CHUNK = 50  # documents per progress step (and per task for fork workers)
-_FORK_STATE: tuple[RegoPolicySet, list[Any]] | None = None
+PROGRESS_CHUNK = 50  # documents per progress step
 
 
-def _worker_count(documents: int) -> int:
-    import os
-    import sys
-
-    if documents < PARALLEL_THRESHOLD or sys.platform != "linux" or os.environ.get("CDGATE_SERIAL"):
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, documents // (PARALLEL_THRESHOLD // 2)))
-
-
-def _collect_range(bounds: tuple[int, int]) -> list[Any]:
-    """Worker: evaluate documents[start:end] with the engine inherited by fork."""
-    assert _FORK_STATE is not None
-    policy_set, objects = _FORK_STATE
-    start, end = bounds
-    return [policy_set._collect_one(obj) for obj in objects[start:end]]
+def compile_for_profile(profile: Profile, root: Path) -> RegoPolicySet | None:
+    """The engine factory: bundled and team Rego from the profile, or None when there is none."""
+    paths: list[Path] = []
+    if profile.rego.bundled:
+        paths.append(BUNDLED_REGO_DIR)
+    paths.extend(profile.rego.policies)
+    if not paths:
+        return None
+    return RegoPolicySet.compile(
+        paths,
+        data_paths=profile.rego.data,
+        namespaces=profile.rego.namespaces,
+        params=profile.rego.params,
+        environment=profile.environment,
+        root=root,
+    )

@@ -1,88 +1,50 @@
-"""The manifest gate: Rego and Kyverno policies over the rendered documents.
+"""The manifest gate: every configured policy engine over the rendered documents.
 
-Policies are compiled once per run (`ManifestPolicies.compile`) and then
-evaluated over every document; the webhook keeps one compiled instance for
-its lifetime.
+The engines (Rego, Kyverno, and whatever else `scanner.engines.registry`
+lists) are compiled once when the gate is made; `run` evaluates them over the
+run's documents. The webhook keeps one gate for its lifetime and runs it from
+its worker threads: engines are safe to share.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
-from scanner.catalog import Catalog
-from scanner.engines.base import Level, RawResult
-from scanner.findings import Finding, GateResult
-from scanner.gates.results import finding_from_raw
-from scanner.inputs.document import Document
+from scanner.engines.base import EvaluationRequest, PolicyEngine, RawResult
+from scanner.engines.registry import compile_engines
+from scanner.gates.base import GateContext, GateRun, resource_documents
 from scanner.profile import Profile
 
 GATE = "manifest"
-BUNDLED_KYVERNO_DIR = Path(__file__).resolve().parent.parent.parent / "policies" / "kyverno"
 
 
 @dataclass
-class ManifestPolicies:
-    """Everything the manifest gate evaluates, compiled once."""
+class ManifestGate:
+    """Compiled policy engines, evaluated over documents."""
 
-    rego: Any | None  # RegoPolicySet
-    kyverno: Any | None  # KyvernoPolicySet
-    audit_fails: bool = True
+    engines: Sequence[PolicyEngine]
+    name: str = GATE
+    concurrent: bool = False
 
-    @classmethod
-    def compile(cls, profile: Profile, root: Path | None = None) -> ManifestPolicies:
-        from scanner.engines.rego import BUNDLED_REGO_DIR, RegoPolicySet
-
-        rego_paths: list[Path] = []
-        if profile.rego.bundled:
-            rego_paths.append(BUNDLED_REGO_DIR)
-        rego_paths.extend(profile.rego.policies)
-        rego = None
-        if rego_paths:
-            rego = RegoPolicySet.compile(
-                rego_paths,
-                data_paths=profile.rego.data,
-                namespaces=profile.rego.namespaces,
-                params=profile.rego.params,
-                environment=profile.environment,
-                root=root,
-            )
-        kyverno_paths: list[Path] = []
-        if profile.kyverno.bundled:
-            kyverno_paths.append(BUNDLED_KYVERNO_DIR)
-        kyverno_paths.extend(profile.kyverno.policies)
-        kyverno = None
-        if kyverno_paths:
-            from scanner.engines.kyverno import load_policies
-
-            kyverno = load_policies(kyverno_paths)
-        return cls(rego, kyverno, profile.kyverno.audit_fails)
-
-    def evaluate(
-        self, documents: Sequence[Document], on_progress: Callable[[int], None] | None = None
-    ) -> list[RawResult]:
+    def evaluate(self, request: EvaluationRequest) -> list[RawResult]:
+        """Every engine's raw results for one request, in registry order."""
         raw: list[RawResult] = []
-        if self.rego is not None:
-            raw.extend(self.rego.evaluate(documents, on_progress))
-        if self.kyverno is not None:
-            for result in self.kyverno.evaluate(documents):
-                if (
-                    not self.audit_fails
-                    and result.level is Level.DENY
-                    and result.properties.get("action") == "Audit"
-                ):
-                    result.level = Level.WARN
-                raw.append(result)
+        for engine in self.engines:
+            raw.extend(engine.evaluate(request))
         return raw
 
+    def run(self, context: GateContext) -> GateRun:
+        resources = resource_documents(context.documents)
+        if context.progress is None or not resources:
+            raw = self.evaluate(EvaluationRequest(resources, context.environment, context.admission))
+        else:
+            with context.progress(len(resources) * len(self.engines), "Evaluating policies") as advance:
+                raw = self.evaluate(EvaluationRequest(resources, context.environment, context.admission, advance))
+        return GateRun(raw=raw, checked=len(resources))
 
-def run_manifest_gate(
-    documents: Sequence[Document],
-    policies: ManifestPolicies,
-    catalog: Catalog,
-    on_progress: Callable[[int], None] | None = None,
-) -> GateResult:
-    raw = policies.evaluate(documents, on_progress)
-    findings: list[Finding] = [finding_from_raw(r, catalog, GATE) for r in raw]
-    return GateResult(GATE, findings, documents=sum(1 for d in documents if d.is_resource))
+
+def create(profile: Profile, root: Path) -> ManifestGate:
+    """The gate factory: compile every engine the profile configures."""
+    return ManifestGate(compile_engines(profile, root))

@@ -1,26 +1,31 @@
 """Run the gates over the targets and fold their findings into a verdict.
 
-Order: compile policies (a broken policy stops the run before anything is
-read), load and render inputs once, run the enabled gates (in parallel: the
-signature gate waits on registries while the manifest gate computes), apply
-the profile (overrides, waivers), and build the `Verdict`.
+Order: make the enabled gates (compiling their policies: a broken policy stops
+the run before anything is read), load and render inputs once, run the gates
+(those that wait on the network in worker threads, beside those that
+compute), turn raw results into findings through the one finding factory,
+apply the profile (overrides, waivers), and build the `Verdict`. Nothing here
+knows a gate by name: gates come from `scanner.gates.registry`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from scanner.catalog import Catalog, load_catalog
-from scanner.findings import Finding, GateResult, Verdict
-from scanner.gates.results import finding_from_problem
-from scanner.gates.waivers import apply_profile
+from scanner.findings import Finding, GateResult, Verdict, finding_sort_key
+from scanner.gates.base import Gate, GateContext, GateRun, ProgressFactory
+from scanner.gates.registry import create_gates
+from scanner.gates.results import finding_from_raw, raw_from_problem
+from scanner.gates.waivers import WAIVER_GATE, apply_profile
 from scanner.profile import Profile
 
+#: The pseudo-gate that holds input problems (files that could not be read or rendered).
 INPUT_GATE = "inputs"
 
 
@@ -38,7 +43,7 @@ class CheckRequest:
     today: dt.date = field(default_factory=dt.date.today)
     catalog: Catalog | None = None
     on_stage: Callable[[str], None] | None = None  # stage names, for the terminal
-    progress: Callable[[int, str], Any] | None = None  # (total, label) -> context yielding advance(n)
+    progress: ProgressFactory | None = None
 
 
 def run_check(request: CheckRequest) -> Verdict:
@@ -48,11 +53,7 @@ def run_check(request: CheckRequest) -> Verdict:
     catalog = request.catalog or load_catalog()
 
     stage("compiling policies")
-    policies = None
-    if profile.gate_enabled("manifest"):
-        from scanner.gates.manifest import ManifestPolicies
-
-        policies = ManifestPolicies.compile(profile, root=request.root)
+    gates = create_gates(profile, request.root)
 
     stage("loading inputs")
     from scanner.inputs.loader import LoadOptions, load_targets
@@ -68,65 +69,76 @@ def run_check(request: CheckRequest) -> Verdict:
             max_file_bytes=profile.inputs.max_file_bytes,
         ),
     )
-    documents = loaded.documents
     input_gate = GateResult(
         INPUT_GATE,
-        [finding_from_problem(p, catalog, INPUT_GATE) for p in loaded.problems],
-        documents=len(documents),
+        [finding_from_raw(raw_from_problem(p), catalog, INPUT_GATE) for p in loaded.problems],
+        documents=len(loaded.documents),
     )
 
-    stage(f"evaluating {len(documents)} documents")
-    gates: list[GateResult] = [input_gate]
-    # The signature gate waits on registries, so it runs in a worker thread
-    # while the manifest gate computes here: regorus engines are bound to the
-    # thread that compiled them.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        signature = None
-        if profile.gate_enabled("signature"):
-            from scanner.gates.signature import run_signature_gate
-
-            signature = pool.submit(
-                run_signature_gate,
-                documents,
-                profile.gates["signature"],
-                profile_dir=profile.base_dir,
-                environment=request.environment,
-            )
-        if policies is not None:
-            from scanner.gates.manifest import run_manifest_gate
-
-            if request.progress is not None:
-                with request.progress(sum(1 for d in documents if d.is_resource), "Evaluating policies") as advance:
-                    gates.append(run_manifest_gate(documents, policies, catalog, advance))
-            else:
-                gates.append(run_manifest_gate(documents, policies, catalog))
-        if signature is not None:
-            gates.append(signature.result())
+    stage(f"evaluating {len(loaded.documents)} documents")
+    context = GateContext(
+        documents=loaded.documents,
+        profile=profile,
+        catalog=catalog,
+        root=request.root,
+        today=request.today,
+        targets=tuple(str(t) for t in request.targets),
+        progress=request.progress,
+    )
+    results = [input_gate, *run_gates(gates, context)]
 
     stage("applying profile")
+    return fold_verdict(results, context, started=started, documents=len(loaded.documents))
+
+
+def run_gates(gates: Sequence[Gate], context: GateContext) -> list[GateResult]:
+    """Run every gate over one context; results in the gates' order.
+
+    Gates that declare `concurrent` (they wait on registries or scanners) run
+    in worker threads while the others compute on this thread.
+    """
+    runs: dict[int, GateRun | Future[GateRun]] = {}
+    background = [i for i, g in enumerate(gates) if g.concurrent]
+    with ThreadPoolExecutor(max_workers=max(1, len(background))) as pool:
+        for i in background:
+            runs[i] = pool.submit(gates[i].run, context)
+        for i, gate in enumerate(gates):
+            if i not in runs:
+                runs[i] = gate.run(context)
+        finished = [run.result() if isinstance(run, Future) else run for _, run in sorted(runs.items())]
+    results: list[GateResult] = []
+    for gate, run in zip(gates, finished):
+        findings = [finding_from_raw(raw, context.catalog, gate.name, context.environment) for raw in run.raw]
+        results.append(GateResult(gate.name, findings, documents=run.checked, skipped=run.skipped))
+    return results
+
+
+def fold_verdict(
+    gates: list[GateResult],
+    context: GateContext,
+    *,
+    started: float | None = None,
+    documents: int = 0,
+) -> Verdict:
+    """Apply the profile (overrides, waivers) to every gate's findings and build the verdict."""
+    profile = context.profile
     outcome = apply_profile(
-        [f for g in gates for f in g.findings], profile, catalog, request.today, request.root
+        [f for g in gates for f in g.findings], profile, context.catalog, context.today, context.root
     )
     by_gate: dict[str, list[Finding]] = {g.name: [] for g in gates}
     for finding in outcome.findings:
         by_gate.setdefault(finding.gate, []).append(finding)
     for gate in gates:
-        gate.findings = sorted(by_gate.get(gate.name, []), key=_order)
+        gate.findings = sorted(by_gate.get(gate.name, []), key=finding_sort_key)
     if outcome.waiver_findings:
-        gates.append(GateResult("profile", outcome.waiver_findings))
-
+        gates.append(GateResult(WAIVER_GATE, outcome.waiver_findings))
     return Verdict(
         gates=gates,
         fail_on=profile.fail_on,
         profile_name=profile.name,
-        environment=request.environment,
-        targets=tuple(str(t) for t in request.targets),
+        environment=profile.environment,
+        targets=context.targets,
         notices=outcome.notices,
-        duration_s=time.perf_counter() - started,
-        documents=len(documents),
+        duration_s=time.perf_counter() - started if started is not None else 0.0,
+        documents=documents,
     )
-
-
-def _order(finding: Finding) -> tuple:
-    loc = finding.location
-    return (-finding.severity.rank, loc.path, loc.start_line or 0, finding.rule_id)

@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scanner.errors import CdgateError, ConfigError, EngineError, PolicyError
-from scanner.findings import Finding, GateResult, Location, Outcome, Severity
+from scanner.engines.base import Level, RawResult
+from scanner.gates.base import GateContext, GateRun
 from scanner.inputs.document import Document
+from scanner.profile import Profile
+from scanner.profile_schema import SIGNATURE_GATE_SCHEMA
 
 GATE = "signature"
 ENGINE = "signature"
@@ -38,74 +41,6 @@ RULE_CONDITION_FAILED = "CDG-SUP-005"
 RULE_REGISTRY_ERROR = "CDG-SUP-006"
 RULE_OFFLINE = "CDG-SUP-007"
 RULE_INVALID_REFERENCE = "CDG-SUP-008"
-
-SIGNATURE_GATE_SCHEMA: dict[str, Any] = {
-    "title": "gates.signature",
-    "description": "Which images may run: digest-pinned, signed by a trusted key, with the listed attestations.",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "enabled": {"type": "boolean", "default": True, "description": "Run this gate."},
-        "trusted_keys": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 1},
-            "description": "cosign.pub files (PEM PUBLIC KEY), relative to the profile's directory. "
-            "A signature from any of them is trusted.",
-        },
-        "require_digest": {"type": "boolean", "default": True, "description": "Images must be referenced @sha256:..."},
-        "allow_tag_resolution": {
-            "type": "boolean",
-            "default": False,
-            "description": "Resolve a tag to its current digest and verify that (with a finding asking to pin it).",
-        },
-        "require_signature": {"type": "boolean", "default": True, "description": "Images must carry a trusted signature."},
-        "attestations": {
-            "type": "array",
-            "description": "Attestations every image must carry.",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["type"],
-                "properties": {
-                    "name": {"type": "string", "description": "Name for messages (default: the type)."},
-                    "type": {
-                        "type": "string",
-                        "description": "Predicate type: cyclonedx, spdxjson, vuln, slsaprovenance1, custom, gate-verdict, or a URI.",
-                    },
-                    "condition": {
-                        "type": "string",
-                        "description": "Rego in package cdgate.attestation; a non-empty `deny` (input = the predicate) fails it.",
-                    },
-                },
-            },
-        },
-        "registries": {
-            "type": "object",
-            "description": "Per-registry settings, keyed by host[:port].",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"insecure": {"type": "boolean", "description": "Plain HTTP (loopback registries only)."}},
-            },
-        },
-        "exempt_images": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "fnmatch patterns of images the gate does not check (e.g. registry.k8s.io/pause*).",
-        },
-        "environments": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Run only for these environments (default: all).",
-        },
-        "trusted_root": {"type": "string", "description": "Sigstore trusted_root.json for Rekor entries, relative to the profile."},
-        "require_tlog": {"type": "boolean", "default": False, "description": "Demand a Rekor entry with every signature."},
-        "offline": {"type": "boolean", "default": False, "description": "Never contact registries; check pinning only."},
-        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Per-request registry timeout."},
-        "docker_config": {"type": "string", "description": "docker config.json with registry credentials (default: ~/.docker)."},
-    },
-}
-
 
 @dataclass(frozen=True)
 class AttestationRequirement:
@@ -279,74 +214,66 @@ class SignatureChecker:
 # --- findings ---------------------------------------------------------------------------
 
 
-class _FindingFactory:
-    def __init__(self, environment: str | None):
-        from scanner.catalog import load_catalog
+class _ResultFactory:
+    """Raw results about one image use: the pipeline's finding factory adds the catalogue."""
 
-        self.catalog = load_catalog()
+    def __init__(self, environment: str | None):
         self.environment = environment
 
-    def make(self, rule_id: str, message: str, use, *, outcome: Outcome = Outcome.FAIL, properties: dict | None = None) -> Finding:
-        rule = self.catalog.get(rule_id)
-        if rule is None:
-            raise ConfigError(f"rule {rule_id} is missing from the catalogue", hint="reinstall cdgate")
-        document: Document = use.document
-        location = Location(
-            path=document.path,
-            start_line=use.line,
-            end_line=use.line,
-            kind=document.kind,
-            namespace=document.namespace,
-            name=document.name,
-            json_path=use.json_path,
-        )
-        return Finding(
-            rule_id=rule_id,
-            severity=rule.severity if isinstance(rule.severity, Severity) else Severity.parse(rule.severity),
-            message=message,
-            location=location,
+    def make(self, rule_id: str, message: str, use: Any, *, level: Level = Level.DENY, properties: dict[str, Any] | None = None) -> RawResult:
+        return RawResult(
             engine=ENGINE,
-            gate=GATE,
-            outcome=outcome,
-            title=rule.title,
-            help_uri=rule.help_uri,
-            remediation=rule.remediation,
-            tags=rule.tags,
-            scope=document.scope or self.environment,
+            policy=GATE,
+            message=message,
+            level=level,
+            rule_id=rule_id,
+            document=use.document,
+            json_path=use.json_path,
+            scope=self.environment,
             properties={"image": use.image, "container": use.container, **(properties or {})},
         )
 
 
-def run_signature_gate(
-    documents: Sequence[Document],
-    config: dict[str, Any] | None,
-    *,
-    profile_dir: Path,
-    environment: str | None,
-) -> GateResult:
-    """Check every image the documents would run; return the gate's findings.
+class SignatureGate:
+    """The gate seam over the settings in `gates.signature` (loaded, keys read, when made)."""
 
-    Raises ConfigError/PolicyError for a broken `gates.signature` section
-    (exit 2); registry trouble becomes ERROR findings instead, one per image use.
-    """
-    settings = load_settings(config, Path(profile_dir))
-    result = GateResult(name=GATE, documents=len(documents))
-    if not settings.enabled:
-        result.skipped = "disabled in gate.yaml (gates.signature.enabled: false)"
+    name = GATE
+    concurrent = True  # waits on registries: runs beside the gates that compute
+
+    def __init__(self, settings: SignatureSettings):
+        self.settings = settings
+
+    def run(self, context: GateContext) -> GateRun:
+        """Check every image the documents would run.
+
+        Registry trouble becomes ERROR results, one per image use; the gate
+        fails closed.
+        """
+        settings = self.settings
+        documents = context.documents
+        result = GateRun(checked=len(documents))
+        if not settings.enabled:
+            result.skipped = "disabled in gate.yaml (gates.signature.enabled: false)"
+            return result
+        environment = context.environment
+        if settings.environments is not None and environment not in settings.environments:
+            result.skipped = f"not required for environment {environment!r} (gates.signature.environments)"
+            return result
+        factory = _ResultFactory(environment)
+        checker = SignatureChecker(settings)
+        try:
+            _check_documents(documents, settings, factory, checker, result)
+        finally:
+            checker.close()
         return result
-    if settings.environments is not None and environment not in settings.environments:
-        result.skipped = f"not required for environment {environment!r} (gates.signature.environments)"
-        return result
-    factory = _FindingFactory(environment)
-    checker = SignatureChecker(settings)
-    try:
-        _check_documents(documents, settings, factory, checker, result)
-    finally:
-        checker.close()
-    return result
 
 
-def _check_documents(documents, settings: SignatureSettings, factory: _FindingFactory, checker: SignatureChecker, result: GateResult) -> None:
+def create(profile: Profile, root: Path) -> SignatureGate:
+    """The gate factory. Raises ConfigError/PolicyError for a broken `gates.signature` section (exit 2)."""
+    return SignatureGate(load_settings(profile.gates.get(GATE), profile.base_dir))
+
+
+def _check_documents(documents, settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker, result: GateRun) -> None:
     from fnmatch import fnmatchcase
 
     from scanner.supplychain.workload_images import image_uses
@@ -357,19 +284,19 @@ def _check_documents(documents, settings: SignatureSettings, factory: _FindingFa
             if any(fnmatchcase(use.image, pattern) for pattern in settings.exempt_images):
                 continue
             reference, digest, findings = _pinned_digest(use, settings, factory, checker)
-            result.findings.extend(findings)
+            result.raw.extend(findings)
             if digest is None:
                 continue
             if settings.offline:
                 if not offline_noted:
                     message = "signatures and attestations were not verified: gates.signature.offline is set"
-                    result.findings.append(factory.make(RULE_OFFLINE, message, use, outcome=Outcome.WARN))
+                    result.raw.append(factory.make(RULE_OFFLINE, message, use, level=Level.WARN))
                     offline_noted = True
                 continue
-            result.findings.extend(_verdict_findings(factory, use, reference, checker.verify(reference, digest)))
+            result.raw.extend(_verdict_findings(factory, use, reference, checker.verify(reference, digest)))
 
 
-def _pinned_digest(use, settings: SignatureSettings, factory: _FindingFactory, checker: SignatureChecker):
+def _pinned_digest(use, settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker):
     """(reference, digest or None, findings) for one image field: parse, check pinning, resolve a tag."""
     from scanner.supplychain.reference import ReferenceError_, parse_reference
 
@@ -391,10 +318,10 @@ def _pinned_digest(use, settings: SignatureSettings, factory: _FindingFactory, c
     except CdgateError as exc:
         return reference, None, [_registry_error(factory, use, reference, exc)]
     message = f"image {use.image} resolved to {digest} today; pin it as {reference.repository_name}:{reference.tag}@{digest}"
-    return reference, digest, [factory.make(RULE_TAG_RESOLVED, message, use, outcome=Outcome.WARN, properties={"digest": digest})]
+    return reference, digest, [factory.make(RULE_TAG_RESOLVED, message, use, level=Level.WARN, properties={"digest": digest})]
 
 
-def _registry_error(factory: _FindingFactory, use, reference, error: Exception) -> Finding:
+def _registry_error(factory: _ResultFactory, use, reference, error: Exception) -> RawResult:
     text = str(error)
     if reference.registry not in text:
         text = f"registry {reference.registry}: {text}"
@@ -402,12 +329,12 @@ def _registry_error(factory: _FindingFactory, use, reference, error: Exception) 
         RULE_REGISTRY_ERROR,
         f"cannot verify image {use.image}: {text}",
         use,
-        outcome=Outcome.ERROR,
+        level=Level.ERROR,
         properties={"registry": reference.registry},
     )
 
 
-def _verdict_findings(factory: _FindingFactory, use, reference, verdict: ImageVerdict) -> list[Finding]:
+def _verdict_findings(factory: _ResultFactory, use, reference, verdict: ImageVerdict) -> list[RawResult]:
     if verdict.error is not None:
         return [_registry_error(factory, use, reference, Exception(verdict.error))]
     found = []

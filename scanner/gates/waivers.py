@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Sequence
 
 from scanner.catalog import Catalog
-from scanner.findings import AppliedWaiver, Finding, Location, Outcome
+from scanner.engines.base import Level, RawResult, SourceLocation
+from scanner.findings import AppliedWaiver, Finding, Outcome
+from scanner.gates.results import finding_from_raw
 from scanner.profile import Profile, Waiver
 
 WAIVER_GATE = "profile"
@@ -84,23 +86,17 @@ def _waiver_findings(
         else:
             continue
         notices.append(message)
-        rule = catalog.rules[rule_id]  # bundled: tests/test_catalog.py checks every entry loads
-        findings.append(
-            Finding(
-                rule_id=rule_id,
-                severity=rule.severity,
-                message=message,
-                location=Location(path=path, start_line=waiver.line, end_line=waiver.line, json_path=f"waivers[{index}]"),
-                engine="cdgate",
-                gate=WAIVER_GATE,
-                outcome=Outcome.WARN,
-                title=rule.title,
-                help_uri=rule.help_uri,
-                remediation=rule.remediation,
-                tags=rule.tags,
-                properties={"waiver_used": index in used},
-            )
+        raw = RawResult(
+            engine="cdgate",
+            policy="waivers",
+            message=message,
+            level=Level.WARN,
+            rule_id=rule_id,
+            json_path=f"waivers[{index}]",
+            location=SourceLocation(path=path, start_line=waiver.line, end_line=waiver.line),
+            properties={"waiver_used": index in used},
         )
+        findings.append(finding_from_raw(raw, catalog, WAIVER_GATE))
     return findings, notices
 
 

@@ -13,19 +13,6 @@ from dataclasses import dataclass, field
 from scanner.errors import InputError, format_location
 from scanner.inputs.document import Document
 
-#: The kinds of problem the loader reports; the gate maps each to a CDG-ERR rule.
-PROBLEM_KINDS = (
-    "parse",  # malformed YAML/JSON
-    "duplicate-key",  # the same mapping key twice: tools disagree on which wins
-    "encoding",  # not UTF-8
-    "size",  # over LoadOptions.max_file_bytes
-    "symlink",  # a symlink that could not be resolved safely
-    "render",  # Helm or Kustomize could not render
-    "alias",  # YAML alias bomb or recursive alias
-    "io",  # the file or directory could not be read
-    "empty",  # no documents at all (not blocking)
-)
-
 
 @dataclass
 class InputProblem:

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 from scanner.errors import ConfigError
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.problems import InputProblemError
+from scanner.merging import deep_merge
 from scanner.inputs.yamlpos import load_yaml_documents
 
 VALUES_FILE_NAMES = ("values.yaml", "values.yml")
@@ -34,14 +35,7 @@ def merge_values(base: dict[str, Any], override: dict[str, Any]) -> dict[str, An
     Returns a new dict; neither argument is changed. `None` values are kept
     (they delete the key when Helm coalesces with chart defaults).
     """
-    merged = dict(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(value, dict) and isinstance(current, dict):
-            merged[key] = merge_values(current, value)
-        else:
-            merged[key] = value
-    return merged
+    return deep_merge(base, override)
 
 
 def parse_set_values(expressions: Sequence[str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ same order, run after run.
 
 from __future__ import annotations
 
-from scanner.findings import Finding, GateResult, Outcome, Severity, Verdict
+from scanner.findings import Finding, GateResult, Outcome, Severity, Verdict, fails_gate, finding_sort_key
 
 # Most severe first; reports list findings in this order.
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
@@ -19,37 +19,13 @@ STATUS_HEADLINE = {
 }
 
 
-def finding_sort_key(finding: Finding) -> tuple:
-    """Errors first, then most severe, then by file, line, rule and identity.
-
-    The key ends in the fingerprint and message so two runs over the same
-    input always produce byte-identical reports.
-    """
-    loc = finding.location
-    return (
-        0 if finding.outcome is Outcome.ERROR else 1,
-        -finding.severity.rank,
-        loc.path or "",
-        loc.start_line or 0,
-        finding.rule_id,
-        loc.resource(),
-        loc.json_path or "",
-        finding.fingerprint,
-        finding.message,
-    )
-
-
 def ordered(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=finding_sort_key)
 
 
 def is_failing(finding: Finding, verdict: Verdict) -> bool:
     """True when this finding is one of the reasons the verdict failed."""
-    return (
-        finding.outcome is Outcome.FAIL
-        and not finding.waived
-        and finding.severity.at_least(verdict.fail_on)
-    )
+    return fails_gate(finding, verdict.fail_on)
 
 
 def state_of(finding: Finding, verdict: Verdict) -> str:
@@ -91,15 +67,6 @@ def where(finding: Finding) -> str:
 def resource_label(finding: Finding) -> str:
     """`Kind/namespace/name`, or `-` for findings about no resource."""
     return finding.location.resource() or "-"
-
-
-def rule_label(finding: Finding) -> str:
-    return f"{finding.rule_id}: {finding.title}" if finding.title else finding.rule_id
-
-
-def active_findings(verdict: Verdict) -> list[Finding]:
-    """Findings still in force: not waived (expired waivers count as active)."""
-    return [f for f in verdict.findings if not f.waived]
 
 
 def waived_findings(verdict: Verdict) -> list[Finding]:

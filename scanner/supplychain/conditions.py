@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.engines.per_thread import PerThread, reraise_interrupts
 from scanner.errors import EngineError, PolicyError
 
 CONDITION_PACKAGE = "cdgate.attestation"
 CONDITION_RULE = f"data.{CONDITION_PACKAGE}.deny"
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     """regorus errors carry a Rust backtrace; keep only the message a person reads."""
     text = str(exc).split("Stack backtrace:")[0].strip()
     return text or type(exc).__name__
@@ -32,26 +33,33 @@ class Condition:
     origin: str  # where it came from, for messages ("gate.yaml attestations[0]")
 
     def __post_init__(self) -> None:
-        import regorus
-
         if f"package {CONDITION_PACKAGE}" not in self.text:
             raise PolicyError(
                 f"attestation condition must be in package {CONDITION_PACKAGE}",
                 path=self.origin,
                 hint="start it with `package cdgate.attestation` and define `deny contains msg if {...}`",
             )
-        self._engine = regorus.Engine()
+        self._engines: PerThread[None, Any] = PerThread(self._build_engine)
         try:
-            self._engine.add_policy(f"{self.origin}.rego", self.text)
+            self._engines.get(None)  # parse now: a broken condition is a profile error
         except Exception as exc:  # regorus raises RuntimeError subclasses with the parse error
             raise PolicyError(f"attestation condition does not compile: {_short(exc)}", path=self.origin) from None
+
+    def _build_engine(self, _key: None) -> Any:
+        import regorus
+
+        engine = regorus.Engine()
+        engine.add_policy(f"{self.origin}.rego", self.text)
+        return engine
 
     def deny(self, predicate: Any) -> list[str]:
         """Messages of `deny` for this predicate (empty: the condition holds)."""
         try:
-            self._engine.set_input(predicate if predicate is not None else {})
-            result = self._engine.eval_rule(CONDITION_RULE)
-        except Exception as exc:
+            engine = self._engines.get(None)
+            engine.set_input(predicate if predicate is not None else {})
+            result = engine.eval_rule(CONDITION_RULE)
+        except BaseException as exc:  # pyo3's PanicException is a BaseException
+            reraise_interrupts(exc)
             raise EngineError(f"attestation condition failed to evaluate: {_short(exc)}", path=self.origin) from None
         if result is None:
             return []

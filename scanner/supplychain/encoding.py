@@ -56,8 +56,3 @@ def b64encode(data: bytes) -> str:
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no whitespace: the form Rekor signs and that repeat runs reproduce."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def compact_json(value: Any) -> bytes:
-    """Insertion-ordered, no whitespace: how Go's encoding/json writes structs."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

@@ -33,7 +33,6 @@ OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 EMPTY_JSON = b"{}"
 MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)
-INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
@@ -472,7 +471,3 @@ def open_repository(reference: Reference, options: RegistryOptions | None = None
         return LayoutRepository(reference.layout, create=create_layout)
     return RegistryRepository(reference, options or RegistryOptions())
 
-
-def resolve_digest(repository: Repository, reference: Reference) -> str:
-    """The digest `reference` names: its own digest, or what its tag points at now."""
-    return repository.get_manifest(reference.identifier).digest

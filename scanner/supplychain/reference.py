@@ -62,9 +62,6 @@ class Reference:
     def with_digest(self, digest: str) -> Reference:
         return replace(self, digest=digest)
 
-    def with_tag(self, tag: str) -> Reference:
-        return replace(self, tag=tag, digest=None)
-
     def __str__(self) -> str:
         text = self.repository_name
         if self.tag:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Any, Sequence
 
 import pytest
 
 from scanner.errors import ConfigError, PolicyError
 from scanner.findings import Outcome, Severity
-from scanner.gates.signature import SIGNATURE_GATE_SCHEMA, run_signature_gate
+from scanner.catalog import load_catalog
+from scanner.findings import GateResult
+from scanner.gates.base import GateContext
+from scanner.gates.pipeline import run_gates
+from scanner.gates.signature import create
+from scanner.inputs.document import Document
+from scanner.profile import Profile
+from scanner.profile_schema import SIGNATURE_GATE_SCHEMA
 from scanner.supplychain.cosign import ImageTarget, attest_image, sign_image
 from scanner.supplychain.intoto import resolve_predicate_type
 from scanner.supplychain.keys import public_key_pem
@@ -24,6 +34,16 @@ deny contains msg if {
     msg := sprintf("%s is CRITICAL in %s", [v.VulnerabilityID, v.PkgName])
 }
 """
+
+
+def run_signature_gate(
+    documents: Sequence[Document], config: dict[str, Any], *, profile_dir: Path, environment: str | None
+) -> GateResult:
+    """The signature gate made and run as the pipeline does, findings through the catalogue."""
+    profile = Profile(path=Path(profile_dir) / "gate.yaml", gates={"signature": config}).for_environment(environment)
+    context = GateContext(documents, profile, load_catalog(), Path(profile_dir), dt.date.today())
+    [result] = run_gates([create(profile, Path(profile_dir))], context)
+    return result
 
 
 def deployment(image: str, name: str = "web", init_image: str | None = None) -> str:

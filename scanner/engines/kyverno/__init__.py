@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from scanner.engines.base import Level, RawResult
+from scanner.engines.base import EvaluationRequest, Level, RawResult
 from scanner.engines.kyverno.budget import resource_problem
 from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
 from scanner.engines.kyverno.exceptions import PolicyException, build_exception, is_exception
@@ -19,10 +19,12 @@ from scanner.engines.kyverno.policy import Policy, check_policy, load_policy_fil
 from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, WARN, RuleResult
 from scanner.errors import PolicyError
 from scanner.inputs.document import Document, format_json_path
+from scanner.profile import Profile
 
-__all__ = ["KyvernoPolicySet", "load_policies", "Policy", "RuleResult", "PASS", "FAIL", "SKIP", "ERROR", "WARN"]
+__all__ = ["KyvernoEngine", "KyvernoPolicySet", "compile_for_profile", "load_policies", "Policy", "RuleResult", "PASS", "FAIL", "SKIP", "ERROR", "WARN"]
 
 ENGINE = "kyverno"
+BUNDLED_KYVERNO_DIR = Path(__file__).resolve().parents[3] / "policies" / "kyverno"
 
 
 def _policy_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -174,3 +176,53 @@ def to_raw(policy: Policy, result: RuleResult, document: Document | None) -> Raw
         properties={"action": result.action, "status": result.status,
                     **({"autogen_of": result.autogen_of} if result.autogen_of else {})},
     )
+
+
+class KyvernoEngine:
+    """The engine seam over a `KyvernoPolicySet`, with the profile's audit-mode rule.
+
+    A failure of a rule in Audit mode fails the gate like an Enforce failure
+    unless `kyverno.audit_fails: false`, which turns it into a warning: that
+    is the one place Kyverno's validationFailureAction meets cdgate outcomes.
+    """
+
+    name = ENGINE
+
+    def __init__(self, policy_set: KyvernoPolicySet, audit_fails: bool = True) -> None:
+        self.policy_set = policy_set
+        self.audit_fails = audit_fails
+
+    @property
+    def policy_count(self) -> int:
+        return self.policy_set.rule_count
+
+    def evaluate(self, request: EvaluationRequest) -> list[RawResult]:
+        admission = request.admission
+        operation = admission.operation if admission is not None else "CREATE"
+        namespace_labels: dict[str, dict] = {}
+        if admission is not None and admission.namespace:
+            namespace_labels[admission.namespace] = dict(admission.namespace_labels)
+        raw: list[RawResult] = []
+        for document in request.documents:
+            if not document.is_resource:
+                continue
+            for policy, result in self.policy_set.results(document.obj, operation, namespace_labels):
+                converted = to_raw(policy, result, document)
+                if converted is None:
+                    continue
+                if not self.audit_fails and converted.level is Level.DENY and result.action == "Audit":
+                    converted.level = Level.WARN
+                raw.append(converted)
+            request.advance(1)
+        return raw
+
+
+def compile_for_profile(profile: Profile, root: Path) -> KyvernoEngine | None:
+    """The engine factory: bundled and team Kyverno policies from the profile, or None."""
+    paths: list[Path] = []
+    if profile.kyverno.bundled:
+        paths.append(BUNDLED_KYVERNO_DIR)
+    paths.extend(profile.kyverno.policies)
+    if not paths:
+        return None
+    return KyvernoEngine(load_policies(paths), profile.kyverno.audit_fails)

@@ -1,0 +1,46 @@
+"""Policy engines by name, compiled from the profile.
+
+Each entry names a factory `compile_for_profile(profile, root)` that returns a
+compiled `PolicyEngine`, or None when the profile gives that engine nothing to
+evaluate. Factories are imported only when called, so `cdgate --help` never
+loads regorus or a Kyverno policy. Adding an engine is one module with such a
+factory plus one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Callable, Sequence, cast
+
+from scanner.engines.base import PolicyEngine
+from scanner.profile import Profile
+
+EngineFactory = Callable[[Profile, Path], "PolicyEngine | None"]
+
+#: name -> "module:function"; evaluation order is this order.
+ENGINE_FACTORIES: dict[str, str] = {
+    "rego": "scanner.engines.rego:compile_for_profile",
+    "kyverno": "scanner.engines.kyverno:compile_for_profile",
+}
+
+
+def engine_factory(name: str) -> EngineFactory:
+    """The factory registered under `name`; KeyError for an unknown engine."""
+    module_name, _, attribute = ENGINE_FACTORIES[name].partition(":")
+    module = importlib.import_module(module_name)
+    return cast(EngineFactory, getattr(module, attribute))
+
+
+def compile_engines(profile: Profile, root: Path, names: Sequence[str] | None = None) -> list[PolicyEngine]:
+    """Every engine the profile configures, compiled once, in registry order.
+
+    Raises `PolicyError`/`ConfigError` for a policy that cannot be compiled:
+    a broken policy stops the run before any input is read.
+    """
+    engines: list[PolicyEngine] = []
+    for name in names if names is not None else ENGINE_FACTORIES:
+        engine = engine_factory(name)(profile, root)
+        if engine is not None:
+            engines.append(engine)
+    return engines

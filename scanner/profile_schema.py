@@ -1,0 +1,182 @@
+"""The JSON Schema of `gate.yaml`, with every gate's and engine's section.
+
+It lives below the profile, the gates and the engines, so each can read it
+without importing the others; `schemas/gate.schema.json` is generated from it.
+A new gate or engine adds its section schema here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanner.findings import Severity
+
+SIGNATURE_GATE_SCHEMA: dict[str, Any] = {
+    "title": "gates.signature",
+    "description": "Which images may run: digest-pinned, signed by a trusted key, with the listed attestations.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean", "default": True, "description": "Run this gate."},
+        "trusted_keys": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "cosign.pub files (PEM PUBLIC KEY), relative to the profile's directory. "
+            "A signature from any of them is trusted.",
+        },
+        "require_digest": {"type": "boolean", "default": True, "description": "Images must be referenced @sha256:..."},
+        "allow_tag_resolution": {
+            "type": "boolean",
+            "default": False,
+            "description": "Resolve a tag to its current digest and verify that (with a finding asking to pin it).",
+        },
+        "require_signature": {"type": "boolean", "default": True, "description": "Images must carry a trusted signature."},
+        "attestations": {
+            "type": "array",
+            "description": "Attestations every image must carry.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type"],
+                "properties": {
+                    "name": {"type": "string", "description": "Name for messages (default: the type)."},
+                    "type": {
+                        "type": "string",
+                        "description": "Predicate type: cyclonedx, spdxjson, vuln, slsaprovenance1, custom, gate-verdict, or a URI.",
+                    },
+                    "condition": {
+                        "type": "string",
+                        "description": "Rego in package cdgate.attestation; a non-empty `deny` (input = the predicate) fails it.",
+                    },
+                },
+            },
+        },
+        "registries": {
+            "type": "object",
+            "description": "Per-registry settings, keyed by host[:port].",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"insecure": {"type": "boolean", "description": "Plain HTTP (loopback registries only)."}},
+            },
+        },
+        "exempt_images": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "fnmatch patterns of images the gate does not check (e.g. registry.k8s.io/pause*).",
+        },
+        "environments": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Run only for these environments (default: all).",
+        },
+        "trusted_root": {"type": "string", "description": "Sigstore trusted_root.json for Rekor entries, relative to the profile."},
+        "require_tlog": {"type": "boolean", "default": False, "description": "Demand a Rekor entry with every signature."},
+        "offline": {"type": "boolean", "default": False, "description": "Never contact registries; check pinning only."},
+        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Per-request registry timeout."},
+        "docker_config": {"type": "string", "description": "docker config.json with registry credentials (default: ~/.docker)."},
+    },
+}
+
+
+_SEVERITY = {"enum": [s.value for s in Severity]}
+_GLOB = {"type": "string", "minLength": 1}
+_RULE_OVERRIDES = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"severity": _SEVERITY, "disabled": {"type": "boolean"}},
+    },
+}
+_WAIVER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rule", "reason", "owner", "expires"],
+    "properties": {
+        "rule": _GLOB,
+        "resource": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"kind": _GLOB, "namespace": _GLOB, "name": _GLOB},
+        },
+        "environments": {"type": "array", "items": {"type": "string"}},
+        "reason": {"type": "string", "minLength": 3},
+        "owner": {"type": "string", "minLength": 1},
+        "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    },
+}
+_ENGINE_PATHS = {"type": "array", "items": {"type": "string"}}
+
+PROFILE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "cdgate profile (gate.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        "name": {"type": "string"},
+        "fail_on": _SEVERITY,
+        "gates": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "manifest": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"enabled": {"type": "boolean"}},
+                },
+                "signature": SIGNATURE_GATE_SCHEMA,
+            },
+        },
+        "rego": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "bundled": {"type": "boolean"},
+                "policies": _ENGINE_PATHS,
+                "data": _ENGINE_PATHS,
+                "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "params": {"type": "object"},
+            },
+        },
+        "kyverno": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "bundled": {"type": "boolean"},
+                "policies": _ENGINE_PATHS,
+                "audit_fails": {"type": "boolean"},
+            },
+        },
+        "inputs": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "max_file_bytes": {"type": "integer", "minimum": 1},
+                "values": _ENGINE_PATHS,
+                "set": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "rules": _RULE_OVERRIDES,
+        "waivers": {"type": "array", "items": _WAIVER},
+        "environments": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "fail_on": _SEVERITY,
+                    "rules": _RULE_OVERRIDES,
+                    "rego": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"params": {"type": "object"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
