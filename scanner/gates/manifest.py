@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Sequence
 
 from scanner.engines.base import EvaluationRequest, PolicyEngine, RawResult
+from scanner.engines.per_thread import reraise_interrupts
 from scanner.engines.registry import compile_engines
 from scanner.gates.base import GateContext, GateRun, resource_documents
+from scanner.gates.results import engine_failure
 from scanner.profile import Profile
 
 GATE = "manifest"
@@ -32,7 +34,11 @@ class ManifestGate:
         """Every engine's raw results for one request, in registry order."""
         raw: list[RawResult] = []
         for engine in self.engines:
-            raw.extend(engine.evaluate(request))
+            try:
+                raw.extend(engine.evaluate(request))
+            except BaseException as exc:  # an engine bug or a pyo3 panic (a BaseException) fails closed
+                reraise_interrupts(exc)
+                raw.append(engine_failure(engine.name, exc))
         return raw
 
     def run(self, context: GateContext) -> GateRun:

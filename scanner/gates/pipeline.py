@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from scanner.catalog import Catalog, load_catalog
+from scanner.engines.per_thread import reraise_interrupts
+from scanner.errors import CdgateError
 from scanner.findings import Finding, GateResult, Verdict, finding_sort_key
 from scanner.gates.base import Gate, GateContext, GateRun, ProgressFactory
 from scanner.gates.registry import create_gates
-from scanner.gates.results import finding_from_raw, raw_from_problem
+from scanner.gates.results import engine_failure, finding_from_raw, raw_from_problem
 from scanner.gates.waivers import WAIVER_GATE, apply_profile
 from scanner.profile import Profile
 
@@ -101,16 +103,27 @@ def run_gates(gates: Sequence[Gate], context: GateContext) -> list[GateResult]:
     background = [i for i, g in enumerate(gates) if g.concurrent]
     with ThreadPoolExecutor(max_workers=max(1, len(background))) as pool:
         for i in background:
-            runs[i] = pool.submit(gates[i].run, context)
+            runs[i] = pool.submit(_run_closed, gates[i], context)
         for i, gate in enumerate(gates):
             if i not in runs:
-                runs[i] = gate.run(context)
+                runs[i] = _run_closed(gate, context)
         finished = [run.result() if isinstance(run, Future) else run for _, run in sorted(runs.items())]
     results: list[GateResult] = []
     for gate, run in zip(gates, finished):
         findings = [finding_from_raw(raw, context.catalog, gate.name, context.environment) for raw in run.raw]
         results.append(GateResult(gate.name, findings, documents=run.checked, skipped=run.skipped))
     return results
+
+
+def _run_closed(gate: Gate, context: GateContext) -> GateRun:
+    """`gate.run`, with anything it raises turned into an ERROR result (configuration errors still stop the run)."""
+    try:
+        return gate.run(context)
+    except CdgateError:
+        raise
+    except BaseException as exc:
+        reraise_interrupts(exc)
+        return GateRun(raw=[engine_failure(gate.name, exc)])
 
 
 def fold_verdict(

@@ -118,3 +118,16 @@ def raw_from_problem(problem: InputProblem) -> RawResult:
         severity=None if problem.blocking else Severity.INFO.value,
         properties={"problem": problem.kind, "column": problem.column},
     )
+
+
+def engine_failure(source: str, exc: BaseException) -> RawResult:
+    """An engine or gate that raised, as an ERROR result: a crash is never a pass."""
+    detail = str(exc).split("Stack backtrace:")[0].strip().splitlines()
+    text = detail[0] if detail else ""
+    return RawResult(
+        engine=source,
+        policy=source,
+        message=f"{source} failed: {type(exc).__name__}: {text}".rstrip(": ")
+        + " (this is a bug in cdgate or the engine; the run fails closed, please report it)",
+        level=Level.ERROR,
+    )

@@ -1,0 +1,171 @@
+"""The gate and engine seams: one finding factory, engines shared by threads, failures fail closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner.catalog import BUNDLED_RULES_DIR, load_catalog
+from scanner.engines.base import EvaluationRequest, RawResult
+from scanner.findings import Outcome, Severity
+from scanner.gates.base import GateContext, GateRun
+from scanner.gates.manifest import ManifestGate, create as create_manifest_gate
+from scanner.gates.pipeline import CheckRequest, run_check, run_gates
+from scanner.inputs.loader import LoadOptions, load_targets
+from scanner.profile import Profile, load_profile
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "cd-repo"
+
+PRIVILEGED_TAGGED_POD = """apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  containers:
+    - name: web
+      image: registry.example.internal/shop/web:1.2.3
+      securityContext: {privileged: true}
+"""
+
+
+def _catalogue_with(tmp_path: Path, severities: dict[str, str]) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(BUNDLED_RULES_DIR, rules)
+    for rule_id, severity in severities.items():
+        entry = rules / f"{rule_id}.yaml"
+        data = yaml.safe_load(entry.read_text())
+        assert data["severity"] != severity, "pick a severity the bundled catalogue does not already use"
+        data["severity"] = severity
+        entry.write_text(yaml.safe_dump(data))
+    return rules
+
+
+def test_a_catalogue_severity_change_reaches_both_gates_findings(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(PRIVILEGED_TAGGED_POD)
+    (tmp_path / "gate.yaml").write_text("version: 1\ngates:\n  manifest: {}\n  signature: {offline: true}\n")
+    profile = load_profile(tmp_path / "gate.yaml")
+    bundled = load_catalog()
+    privileged_rule, not_pinned_rule = "CDG-K8S-001", "CDG-SUP-001"
+    changed = {
+        privileged_rule: "low" if bundled.rules[privileged_rule].severity is not Severity.LOW else "medium",
+        not_pinned_rule: "info" if bundled.rules[not_pinned_rule].severity is not Severity.INFO else "medium",
+    }
+    catalog = load_catalog(_catalogue_with(tmp_path, changed))
+    verdict = run_check(CheckRequest([str(tmp_path / "pod.yaml")], profile, root=tmp_path, catalog=catalog))
+
+    by_rule = {f.rule_id: f for f in verdict.findings}
+    assert by_rule[privileged_rule].gate == "manifest"
+    assert by_rule[not_pinned_rule].gate == "signature"
+    for rule_id, severity in changed.items():
+        assert by_rule[rule_id].severity.value == severity
+        assert by_rule[rule_id].title == catalog.rules[rule_id].title
+
+
+def _example_documents() -> list[Any]:
+    loaded = load_targets([str(EXAMPLE)], LoadOptions(root=EXAMPLE, environment="prod"))
+    resources = [d for d in loaded.documents if d.is_resource]
+    assert len(resources) > 10
+    return resources
+
+
+def _comparable(results: list[RawResult]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.engine, r.rule_id or r.policy, r.level.value, r.message, r.json_path, r.document.path if r.document else None)
+        for r in results
+    )
+
+
+def test_one_compiled_policy_set_from_eight_threads_equals_a_serial_run() -> None:
+    profile = load_profile(EXAMPLE / "gate.yaml").for_environment("prod")
+    gate = create_manifest_gate(profile, EXAMPLE)
+    documents = _example_documents()
+    serial = _comparable(gate.evaluate(EvaluationRequest(documents, "prod")))
+    assert serial, "the example repo has planted violations"
+
+    start = threading.Barrier(8)
+
+    def evaluate_in_thread(_: int) -> list[tuple[Any, ...]]:
+        start.wait()  # all eight evaluate at once
+        return _comparable(gate.evaluate(EvaluationRequest(documents, "prod")))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(evaluate_in_thread, range(8)))
+    assert len(parallel) == 8
+    for result in parallel:
+        assert result == serial
+
+
+def test_environments_evaluate_independently_on_one_compiled_set() -> None:
+    """The environment is passed per evaluation: prod and dev runs interleave without leaking context."""
+    profile = load_profile(EXAMPLE / "gate.yaml")
+    gate = create_manifest_gate(profile, EXAMPLE)
+    documents = _example_documents()
+    prod_first = _comparable(gate.evaluate(EvaluationRequest(documents, "prod")))
+    dev = _comparable(gate.evaluate(EvaluationRequest(documents, "dev")))
+    prod_again = _comparable(gate.evaluate(EvaluationRequest(documents, "prod")))
+    assert prod_first == prod_again
+    assert prod_first != dev  # require_digest_environments: [prod] makes prod stricter
+
+
+class MisusedRegorusEngine:
+    """A real regorus engine used from a thread that did not make it: regorus panics (pyo3 PanicException)."""
+
+    name = "misused-regorus"
+    policy_count = 1
+
+    def __init__(self) -> None:
+        import regorus
+
+        self.engine = regorus.Engine()
+        self.engine.add_policy("p.rego", "package p\nimport rego.v1\ndeny contains 1 if true\n")
+
+    def evaluate(self, request: EvaluationRequest) -> list[RawResult]:
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.engine.eval_rule("data.p.deny")
+            except BaseException as exc:  # noqa: BLE001 - the point of the test
+                errors.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join()
+        assert errors, "regorus no longer panics across threads: this fake needs another way to panic"
+        raise errors[0]
+
+
+def test_an_engine_panic_is_an_error_finding_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(PRIVILEGED_TAGGED_POD)
+    documents = load_targets([str(tmp_path / "pod.yaml")], LoadOptions(root=tmp_path)).documents
+    profile = Profile()
+    context = GateContext(documents, profile, load_catalog(), tmp_path, dt.date.today())
+    [result] = run_gates([ManifestGate([MisusedRegorusEngine()])], context)
+    [finding] = result.findings
+    assert finding.outcome is Outcome.ERROR
+    assert finding.rule_id == "CDG-ERR-003"
+    assert "misused-regorus" in finding.message and "PanicException" in finding.message
+
+
+class RaisingGate:
+    """A gate whose run raises: the pipeline reports it, never passes."""
+
+    name = "raising"
+    concurrent = True
+
+    def run(self, context: GateContext) -> GateRun:
+        raise RuntimeError("registry client exploded")
+
+
+def test_a_gate_that_raises_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    context = GateContext([], Profile(), load_catalog(), tmp_path, dt.date.today())
+    [result] = run_gates([RaisingGate()], context)
+    [finding] = result.findings
+    assert finding.outcome is Outcome.ERROR and finding.gate == "raising"
+    assert "registry client exploded" in finding.message
