@@ -222,7 +222,9 @@ def test_other_environments_also_fail_on_service_b(environment, sarif_dir):
 
 def test_every_result_points_at_an_existing_repo_relative_file(env_run):
     env, _code, sarif, _ = env_run
-    for result in results_of(sarif):
+    results = results_of(sarif)
+    assert results, f"{env}: the example repo has planted violations"
+    for result in results:
         assert not result.path.startswith(("/", "./", "file:")), result
         assert (REPO / result.path).is_file(), f"{env}: {result.rule_id} points at missing {result.path}"
         _line(result.path, result.line)
@@ -284,6 +286,8 @@ def test_service_a_has_no_finding_at_all(environment, sarif_dir):
     """The clean chart: not even a low-severity or advisory result, in any environment."""
     _code, sarif, _ = check_example(environment, sarif_dir)
     service_a = f"{EXAMPLE_REL}/services/service-a/"
+    assert any(path.startswith(service_a) for path, *_ in rendered_documents(environment)), "service-a was not rendered"
+    assert results_of(sarif), "the run reported nothing at all (service-b is planted)"
     found = [r for r in results_of(sarif) if r.path.startswith(service_a)]
     assert not found, "\n".join(f"{r.path}:{r.line} {r.rule_id} [{r.state}] {r.message}" for r in found)
 
@@ -294,6 +298,8 @@ def test_service_c_and_argocd_sets_report_only_what_was_planted(environment, sar
     _code, sarif, _ = check_example(environment, sarif_dir)
     planted = {(p.path, p.line) for p in planted_violations() if environment in p.environments}
     watched = (f"{EXAMPLE_REL}/services/service-c/", f"{EXAMPLE_REL}/argocd/")
+    reported = {(r.path, r.line) for r in results_of(sarif) if r.path.startswith(watched)}
+    assert {p for p in planted if p[0].startswith(watched)} <= reported, "a planted line in service-c/argocd went unreported"
     extra = [r for r in results_of(sarif) if r.path.startswith(watched) and (r.path, r.line) not in planted]
     assert not extra, "\n".join(f"{r.path}:{r.line} {r.rule_id} [{r.state}] {r.message}" for r in extra)
 
@@ -343,6 +349,7 @@ def test_staging_reports_the_namespace_without_default_deny(sarif_dir):
 
 def test_readme_lists_every_planted_violation_at_its_line():
     readme = (EXAMPLE / "README.md").read_text(encoding="utf-8")
+    assert len(planted_violations()) >= 10
     for planted in planted_violations():
         ref = f"{Path(planted.path).relative_to(EXAMPLE_REL).as_posix()}:{planted.line}"
         assert ref in readme, f"README.md does not list {ref} ({planted.what})"

@@ -310,17 +310,13 @@ def _generate_manifests(root: Path, files: int, per_file: int) -> None:
         (root / f"svc-{i}.yaml").write_text("---\n".join(docs), encoding="utf-8")
 
 
-def test_loading_a_thousand_documents_is_fast(tmp_path):
+def test_loading_twelve_hundred_documents_keeps_every_one(tmp_path):
+    """Load speed is measured by benchmarks/manifests; here every document and its name must arrive."""
     _generate_manifests(tmp_path, files=300, per_file=4)  # 1,200 documents
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        result = load_targets([tmp_path], LoadOptions(root=tmp_path))
-        best = min(best, time.perf_counter() - started)
+    result = load_targets([tmp_path], LoadOptions(root=tmp_path))
     assert len(result.documents) == 1200
+    assert len({d.name for d in result.documents}) == 1200
     assert result.problems == []
-    # ~0.4 s measured on the 2-core machine; generous bound for a busy CI runner
-    assert best < 3.0, f"loading 1,200 documents took {best:.2f} s"
 
 
 def test_an_environment_without_its_folder_is_a_blocking_problem(tmp_path):

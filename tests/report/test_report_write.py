@@ -41,6 +41,7 @@ def test_write_reports_writes_every_file_format_readable(tmp_path):
 
 def test_every_format_renders_and_has_a_file_name():
     verdict = mixed_verdict(with_error=True)
+    assert {"table", "sarif", "json", "junit", "markdown", "html"} <= set(FORMATS)
     for fmt in FORMATS:
         assert render(verdict, fmt).strip(), fmt
         assert fmt in FILE_NAMES
