@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test venv system-packages interop-deps clean bench
+.PHONY: demo test typecheck venv system-packages interop-deps clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,12 @@ demo: venv
 	echo; echo "exit code $$code (0 passed, 1 a gate failed, 2 could not evaluate); reports in reports/"; \
 	ls -1 reports/; test $$code -le 1
 
+# Types are checked (mypy --strict over scanner/, configured in pyproject.toml) before the suite runs.
+typecheck: venv
+	$(BIN)/mypy
+
 # The test suite starts what it needs itself (docker-registry on 127.0.0.1, on a free port).
-test: venv system-packages interop-deps
+test: venv system-packages interop-deps typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jsonschema
 
@@ -84,7 +84,7 @@ class Catalog:
     def __contains__(self, rule_id: str) -> bool:
         return rule_id in self.rules
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Rule]:
         return iter(sorted(self.rules.values(), key=lambda r: r.id))
 
     def __len__(self) -> int:

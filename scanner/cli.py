@@ -60,7 +60,8 @@ class LazyGroup(click.Group):
             if exc.name == f"scanner.commands.{module_name}":
                 return None
             raise
-        return getattr(module, attribute)
+        command: click.Command = getattr(module, attribute)
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from a table so `--help` does not import every command.

@@ -246,7 +246,7 @@ def _position(tree: Any, path: list[Any]) -> tuple[int | None, int | None]:
                 break
         except (KeyError, IndexError, TypeError):
             break
-    if line is None:
+    if line is None or column is None:
         return (1, 1) if tree is not None else (None, None)
     return line + 1, column + 1
 

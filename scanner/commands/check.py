@@ -79,7 +79,7 @@ def check(
             mode=mode,
             on_stage=on_stage,
             progress=None if quiet else progress,
-            **({"today": today.date()} if today else {}),
+            today=today.date() if today else datetime.date.today(),
         )
     )
 

@@ -13,10 +13,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 import click
 
-from scanner.commands._common import EXIT_FAILED, fail_closed
+from scanner.commands._common import EXIT_FAILED, F, fail_closed
+
+if TYPE_CHECKING:
+    from scanner.supplychain.cosign import ImageTarget
+    from scanner.supplychain.keys import PrivateKey, PublicKey
+    from scanner.supplychain.rekor import TlogPolicy
 from scanner.errors import ConfigError, InputError
 
 _TRUE = {"1", "t", "true", "yes", "y", "on"}
@@ -51,7 +57,7 @@ class GoFlagsCommand(click.Command):
         return super().parse_args(ctx, rewritten)
 
 
-def _bool_option(name: str, default: bool, help: str):
+def _bool_option(name: str, default: bool, help: str) -> Callable[[F], F]:
     """A boolean flag cosign-style: `--flag[=true|false]` (also `--no-flag`)."""
     bare = name.lstrip("-")
     return click.option(f"{name}/--no-{bare}", default=default, show_default=True, help=help)
@@ -69,13 +75,13 @@ def _password(confirm: bool) -> bytes:
     return value.encode()
 
 
-def _private_key(path: str):
+def _private_key(path: str) -> PrivateKey:
     from scanner.supplychain.keys import load_private_key_file
 
     return load_private_key_file(path, _password(confirm=False))
 
 
-def _public_key(path: str):
+def _public_key(path: str) -> PublicKey:
     from scanner.supplychain.keys import load_public_key_file
 
     return load_public_key_file(path)
@@ -89,14 +95,14 @@ def _no_tlog_upload(tlog_upload: bool) -> None:
         )
 
 
-def _tlog_policy(trusted_root: str | None, ignore: bool):
+def _tlog_policy(trusted_root: str | None, ignore: bool) -> TlogPolicy:
     from scanner.supplychain.rekor import TlogPolicy, load_trusted_root
 
     root = load_trusted_root(trusted_root) if trusted_root else None
     return TlogPolicy(trusted_root=root, ignore=ignore)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(EXIT_FAILED)
 
@@ -110,7 +116,7 @@ def _read_input(path: str) -> bytes:
         raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
 
 
-def _target(image: str, insecure: bool, verb: str = "verify"):
+def _target(image: str, insecure: bool, verb: str = "verify") -> ImageTarget:
     """Resolve IMAGE to a digest in its registry or layout (warning when it is a tag)."""
     from scanner.supplychain.cosign import ImageTarget
     from scanner.supplychain.oci import RegistryOptions, open_repository
@@ -132,13 +138,13 @@ def _target(image: str, insecure: bool, verb: str = "verify"):
     return ImageTarget(reference, repository, manifest.digest)
 
 
-def _registry_options(func):
+def _registry_options(func: F) -> F:
     func = _bool_option("--allow-http-registry", False, "Allow plain HTTP to a loopback registry.")(func)
     func = _bool_option("--allow-insecure-registry", False, "Allow an insecure (plain HTTP) loopback registry.")(func)
     return func
 
 
-def _verify_options(func):
+def _verify_options(func: F) -> F:
     func = click.option("--trusted-root", type=click.Path(dir_okay=False), help="Sigstore trusted_root.json for Rekor entries.")(func)
     func = _bool_option("--offline", True, "Verify without network access (cdgate always does).")(func)
     func = _bool_option("--insecure-ignore-tlog", False, "Skip transparency log checks.")(func)
@@ -241,7 +247,17 @@ def _annotations(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("-y", "--yes", is_flag=True, help="Accepted for cosign compatibility.")
 @click.argument("image")
 @fail_closed
-def sign(key, annotations, new_bundle_format, tlog_upload, upload, allow_insecure_registry, allow_http_registry, yes, image) -> None:
+def sign(
+    key: str,
+    annotations: tuple[str, ...],
+    new_bundle_format: bool,
+    tlog_upload: bool,
+    upload: bool,
+    allow_insecure_registry: bool,
+    allow_http_registry: bool,
+    yes: bool,
+    image: str,
+) -> None:
     """Sign IMAGE (in a registry, or oci:DIR) and store the signature next to it."""
     from scanner.supplychain.cosign import sign_image
     from scanner.supplychain.simplesigning import make_payload
@@ -264,7 +280,16 @@ def sign(key, annotations, new_bundle_format, tlog_upload, upload, allow_insecur
 @click.option("-o", "--output", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.argument("image")
 @fail_closed
-def verify(key, insecure_ignore_tlog, offline, trusted_root, allow_insecure_registry, allow_http_registry, output, image) -> None:
+def verify(
+    key: str,
+    insecure_ignore_tlog: bool,
+    offline: bool,
+    trusted_root: str | None,
+    allow_insecure_registry: bool,
+    allow_http_registry: bool,
+    output: str,
+    image: str,
+) -> None:
     """Verify IMAGE's signatures with a public key; print the verified payloads."""
     from scanner.supplychain.cosign import TrustedKey, verify_image_signatures
     from scanner.supplychain.errors import VerificationFailed
@@ -297,7 +322,17 @@ def verify(key, insecure_ignore_tlog, offline, trusted_root, allow_insecure_regi
 @click.option("-y", "--yes", is_flag=True, help="Accepted for cosign compatibility.")
 @click.argument("image")
 @fail_closed
-def attest(key, type_, predicate, new_bundle_format, tlog_upload, allow_insecure_registry, allow_http_registry, yes, image) -> None:
+def attest(
+    key: str,
+    type_: str,
+    predicate: str,
+    new_bundle_format: bool,
+    tlog_upload: bool,
+    allow_insecure_registry: bool,
+    allow_http_registry: bool,
+    yes: bool,
+    image: str,
+) -> None:
     """Attach a signed in-toto attestation (PREDICATE of TYPE) to IMAGE."""
     from scanner.supplychain.cosign import attest_image
     from scanner.supplychain.intoto import build_predicate, resolve_predicate_type
@@ -319,7 +354,17 @@ def attest(key, type_, predicate, new_bundle_format, tlog_upload, allow_insecure
 @_registry_options
 @click.argument("image")
 @fail_closed
-def verify_attestation(key, type_, policy, insecure_ignore_tlog, offline, trusted_root, allow_insecure_registry, allow_http_registry, image) -> None:
+def verify_attestation(
+    key: str,
+    type_: str,
+    policy: str | None,
+    insecure_ignore_tlog: bool,
+    offline: bool,
+    trusted_root: str | None,
+    allow_insecure_registry: bool,
+    allow_http_registry: bool,
+    image: str,
+) -> None:
     """Verify IMAGE's attestations of TYPE; print each verified envelope payload."""
     from scanner.supplychain.conditions import Condition
     from scanner.supplychain.cosign import TrustedKey, verify_image_attestations
@@ -338,7 +383,7 @@ def verify_attestation(key, type_, policy, insecure_ignore_tlog, offline, truste
     except VerificationFailed as exc:
         _fail(str(exc))
     if condition is not None:
-        denials = [m for item in verified for m in condition.deny(item.statement.predicate)]
+        denials = [m for item in verified if item.statement is not None for m in condition.deny(item.statement.predicate)]
         if denials:
             _fail(f"{len(denials)} policy violation(s): " + "; ".join(denials))
     click.echo(f"\nVerification for {target.reference.repository_name}@{target.digest} --", err=True)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from scanner.engines.rego_testing import PolicyTestRun
 
 from scanner.commands._common import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED, fail_closed
 
@@ -72,7 +76,7 @@ def test(paths: tuple[str, ...], name_filter: str | None, fmt: str, quiet: bool)
     sys.exit(EXIT_FAILED if run.failed else EXIT_PASSED)
 
 
-def _summary(run) -> str:
+def _summary(run: PolicyTestRun) -> str:
     parts = [f"{run.passed} passed", f"{run.failed} failed"]
     if run.errors:
         parts.append(f"{run.errors} errors")
@@ -81,7 +85,7 @@ def _summary(run) -> str:
     return ", ".join(parts) + f" in {run.duration_s:.2f}s"
 
 
-def _print_json(run) -> None:
+def _print_json(run: PolicyTestRun) -> None:
     payload = {
         "summary": {
             "passed": run.passed,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 import click
+
+if TYPE_CHECKING:
+    from scanner.catalog import Catalog, Rule
 
 from scanner.commands._common import fail_closed
 from scanner.errors import ConfigError
@@ -25,7 +30,7 @@ _catalog_option = click.option(
 )
 
 
-def _load(catalog_dir: Path | None):
+def _load(catalog_dir: Path | None) -> Catalog:
     from scanner.catalog import BUNDLED_RULES_DIR, load_catalog
 
     directory = catalog_dir or BUNDLED_RULES_DIR
@@ -34,7 +39,7 @@ def _load(catalog_dir: Path | None):
     return load_catalog(directory)
 
 
-def compliance_summary(rule) -> str:
+def compliance_summary(rule: Rule) -> str:
     """`PSS restricted; CIS 5.2.5; NSA pod-security` for tables."""
     parts = []
     if pss := rule.compliance.get("pss"):
@@ -46,7 +51,7 @@ def compliance_summary(rule) -> str:
     return "; ".join(parts)
 
 
-def rule_as_dict(rule) -> dict:
+def rule_as_dict(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "title": rule.title,

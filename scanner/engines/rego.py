@@ -70,7 +70,7 @@ def load_sources(
     return policies, load_data_files([*found.data, *map(Path, data_paths)])
 
 
-def new_engine(policies: dict[str, str], data: dict[str, Any]):
+def new_engine(policies: dict[str, str], data: dict[str, Any]) -> Any:
     """A regorus engine holding `policies` and `data`; syntax errors -> PolicyError."""
     import regorus
 
@@ -268,7 +268,9 @@ class RegoPolicySet:
             results.extend(self._to_results({pkg.name: value}, [pkg], locate))
         return results
 
-    def _to_results(self, value: Any, packages: Sequence[RegoPackage], locate) -> list[RawResult]:
+    def _to_results(
+        self, value: Any, packages: Sequence[RegoPackage], locate: Callable[[Any], Document | None]
+    ) -> list[RawResult]:
         results: list[RawResult] = []
         if not isinstance(value, dict):
             return results

@@ -156,6 +156,6 @@ def add_policy(engine: Any, shown_path: str, text: str) -> str:
             max_col=longest + 1, max_file_bytes=max(len(text.encode()) + 1, 1 << 24), max_lines=1_000_000
         )
     try:
-        return engine.add_policy(shown_path, text)
+        return str(engine.add_policy(shown_path, text))
     except RuntimeError as exc:
         raise policy_error_from_regorus(exc, shown_path) from None

@@ -28,6 +28,9 @@ from scanner.engines.base import Level, RawResult
 from scanner.gates.base import GateContext, GateRun
 from scanner.inputs.document import Document
 from scanner.profile import Profile
+from scanner.supplychain.oci import Repository
+from scanner.supplychain.reference import Reference
+from scanner.supplychain.workload_images import ImageUse
 from scanner.profile_schema import SIGNATURE_GATE_SCHEMA
 
 GATE = "signature"
@@ -136,11 +139,11 @@ class SignatureChecker:
 
     def __init__(self, settings: SignatureSettings):
         self.settings = settings
-        self._repositories: dict[str, Any] = {}
+        self._repositories: dict[str, Repository] = {}
         self._verdicts: dict[tuple[str, str], ImageVerdict] = {}
         self._tags: dict[tuple[str, str], str | CdgateError] = {}
 
-    def repository(self, reference):
+    def repository(self, reference: Reference) -> Repository:
         from scanner.supplychain.oci import RegistryOptions, open_repository
 
         key = reference.repository_name
@@ -159,7 +162,7 @@ class SignatureChecker:
             if close is not None:
                 close()
 
-    def resolve_tag(self, reference) -> str:
+    def resolve_tag(self, reference: Reference) -> str:
         """The digest a tag points at now (cached; errors are cached too)."""
         key = (reference.repository_name, reference.tag or "latest")
         if key not in self._tags:
@@ -172,13 +175,13 @@ class SignatureChecker:
             raise result
         return result
 
-    def verify(self, reference, digest: str) -> ImageVerdict:
+    def verify(self, reference: Reference, digest: str) -> ImageVerdict:
         key = (reference.repository_name, digest)
         if key not in self._verdicts:
             self._verdicts[key] = self._verify(reference, digest)
         return self._verdicts[key]
 
-    def _verify(self, reference, digest: str) -> ImageVerdict:
+    def _verify(self, reference: Reference, digest: str) -> ImageVerdict:
         from scanner.supplychain.cosign import ImageTarget, verify_image_attestations, verify_image_signatures
         from scanner.supplychain.errors import VerificationFailed
 
@@ -202,6 +205,8 @@ class SignatureChecker:
                     continue
                 if requirement.condition is not None:
                     for item in report.verified:
+                        if item.statement is None:
+                            continue
                         for message in requirement.condition.deny(item.statement.predicate):
                             verdict.condition_failures.append(f"{requirement.name}: {message}")
         except (PolicyError, EngineError):
@@ -220,7 +225,7 @@ class _ResultFactory:
     def __init__(self, environment: str | None):
         self.environment = environment
 
-    def make(self, rule_id: str, message: str, use: Any, *, level: Level = Level.DENY, properties: dict[str, Any] | None = None) -> RawResult:
+    def make(self, rule_id: str, message: str, use: ImageUse, *, level: Level = Level.DENY, properties: dict[str, Any] | None = None) -> RawResult:
         return RawResult(
             engine=ENGINE,
             policy=GATE,
@@ -273,7 +278,7 @@ def create(profile: Profile, root: Path) -> SignatureGate:
     return SignatureGate(load_settings(profile.gates.get(GATE), profile.base_dir))
 
 
-def _check_documents(documents, settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker, result: GateRun) -> None:
+def _check_documents(documents: Sequence[Document], settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker, result: GateRun) -> None:
     from fnmatch import fnmatchcase
 
     from scanner.supplychain.workload_images import image_uses
@@ -285,7 +290,7 @@ def _check_documents(documents, settings: SignatureSettings, factory: _ResultFac
                 continue
             reference, digest, findings = _pinned_digest(use, settings, factory, checker)
             result.raw.extend(findings)
-            if digest is None:
+            if reference is None or digest is None:
                 continue
             if settings.offline:
                 if not offline_noted:
@@ -296,7 +301,9 @@ def _check_documents(documents, settings: SignatureSettings, factory: _ResultFac
             result.raw.extend(_verdict_findings(factory, use, reference, checker.verify(reference, digest)))
 
 
-def _pinned_digest(use, settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker):
+def _pinned_digest(
+    use: ImageUse, settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker
+) -> tuple[Reference | None, str | None, list[RawResult]]:
     """(reference, digest or None, findings) for one image field: parse, check pinning, resolve a tag."""
     from scanner.supplychain.reference import ReferenceError_, parse_reference
 
@@ -321,7 +328,7 @@ def _pinned_digest(use, settings: SignatureSettings, factory: _ResultFactory, ch
     return reference, digest, [factory.make(RULE_TAG_RESOLVED, message, use, level=Level.WARN, properties={"digest": digest})]
 
 
-def _registry_error(factory: _ResultFactory, use, reference, error: Exception) -> RawResult:
+def _registry_error(factory: _ResultFactory, use: ImageUse, reference: Reference, error: Exception) -> RawResult:
     text = str(error)
     if reference.registry not in text:
         text = f"registry {reference.registry}: {text}"
@@ -334,7 +341,7 @@ def _registry_error(factory: _ResultFactory, use, reference, error: Exception) -
     )
 
 
-def _verdict_findings(factory: _ResultFactory, use, reference, verdict: ImageVerdict) -> list[RawResult]:
+def _verdict_findings(factory: _ResultFactory, use: ImageUse, reference: Reference, verdict: ImageVerdict) -> list[RawResult]:
     if verdict.error is not None:
         return [_registry_error(factory, use, reference, Exception(verdict.error))]
     found = []

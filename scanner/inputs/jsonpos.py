@@ -56,7 +56,8 @@ class _Reader:
         if char == "[":
             return self.array(offset + 1, path, depth)
         if char == '"':
-            return scanstring(text, offset + 1, True)
+            decoded: tuple[Any, int] = scanstring(text, offset + 1, True)
+            return decoded
         for word, constant in _CONSTANTS.items():
             if text.startswith(word, offset):
                 return constant, offset + len(word)

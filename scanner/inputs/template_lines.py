@@ -147,9 +147,8 @@ class TemplateLines:
         else:
             block = self._block(parent, segment)
             step = path[-1]
-            match = self._child_item(block, step, parent) if isinstance(step, int) else self._child_key(block, step)
-            if match is None:
-                match = self._fallback(block, parent)
+            child = self._child_item(block, step, parent) if isinstance(step, int) else self._child_key(block, step)
+            match = child if child is not None else self._fallback(block, parent)
         memo[path] = match
         return match
 
@@ -190,7 +189,7 @@ class TemplateLines:
         dashed = [i for i in block if self.lines[i].dash_indent is not None and i != parent.index]
         if not dashed:
             return None
-        level = min(self.lines[i].dash_indent for i in dashed)  # type: ignore[type-var]
+        level = min(indent for i in dashed if (indent := self.lines[i].dash_indent) is not None)
         items = [i for i in dashed if self.lines[i].dash_indent == level]
         chosen = items[min(position, len(items) - 1)]
         return _Match(index=chosen, base=level, line=self.lines[chosen].number, item=True)

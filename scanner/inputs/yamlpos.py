@@ -77,7 +77,7 @@ class _Container:
 @dataclass
 class _Anchor:
     value: Any
-    entries: list[tuple[JsonPath, int]]  # line entries relative to the anchored node
+    entries: list[tuple[tuple[Any, ...], int]]  # relative to the anchored node; keys may be _MERGE_SLOT
     size: int  # nodes below and including it
 
 
@@ -91,7 +91,7 @@ class _DocumentBuilder:
 
     def start_document(self) -> None:
         self.stack: list[_Container] = []
-        self.entries: list[tuple[JsonPath, int]] = []
+        self.entries: list[tuple[tuple[Any, ...], int]] = []  # keys may be _MERGE_SLOT until merged
         self.anchors: dict[str, _Anchor] = {}
         self.open_anchors: set[str] = set()
         self.root: Any = None
@@ -240,7 +240,7 @@ class _DocumentBuilder:
         result.update(done.value)
         # lines of merged keys: re-root entries recorded under `path + ("<<", ...)`
         depth = len(done.path)
-        rerooted = []
+        rerooted: list[tuple[tuple[Any, ...], int]] = []
         for entry_path, line in self.entries[done.entries_at_start :]:
             if len(entry_path) > depth and entry_path[depth] is _MERGE_SLOT:
                 rest = entry_path[depth + 1 :]
@@ -422,7 +422,7 @@ def _construct(tag: str | None, event: Any) -> Any:
 def _resolve_plain(value: str) -> str | None:
     for tag, pattern in _IMPLICIT_RESOLVERS.get(value[:1], ()):
         if pattern.match(value):
-            return tag
+            return str(tag)
     return None
 
 
@@ -430,7 +430,7 @@ class _ScalarConstructor:
     """Just enough of a constructor for SafeConstructor's scalar functions."""
 
     def construct_scalar(self, node: Any) -> str:
-        return node.value
+        return str(node.value)
 
     def __getattr__(self, name: str) -> Any:  # inf_value, nan_value, bool_values...
         return getattr(_SafeConstructor, name)

@@ -53,7 +53,7 @@ def render(verdict: Verdict, fmt: str) -> str:
     """The report in format `fmt` (one of `FORMATS`) as text."""
     module_name, function = _RENDERERS[check_format(fmt)].split(":")
     module = importlib.import_module(module_name)
-    return getattr(module, function)(verdict)
+    return str(getattr(module, function)(verdict))
 
 
 def write_report(verdict: Verdict, fmt: str, path: Path | str) -> None:

@@ -11,7 +11,7 @@ import io
 import os
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
 from scanner.findings import Finding, Outcome, Severity, Verdict
 from scanner.report._common import (
@@ -99,7 +99,7 @@ def _renderables(verdict: Verdict, max_rows: int | None) -> list[RenderableType]
     return items
 
 
-def _row(finding: Finding, verdict: Verdict) -> list:
+def _row(finding: Finding, verdict: Verdict) -> list[Any]:
     from rich.text import Text
 
     state = state_of(finding, verdict)

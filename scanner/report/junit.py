@@ -81,8 +81,8 @@ def _suite(gate: GateResult, verdict: Verdict) -> ET.Element:
             name=xml_text(f"{gate.name}: {gate.documents} document(s) checked, no findings"),
         )
         counts["tests"] = 1
-    for case in _cases(gate.findings):
-        outcome = _testcase(suite, gate.name, case, verdict)
+    for test_case in _cases(gate.findings):
+        outcome = _testcase(suite, gate.name, test_case, verdict)
         counts["tests"] += 1
         if outcome:
             counts[outcome] += 1

@@ -32,10 +32,9 @@ from typing import Any
 from urllib.parse import quote
 
 from scanner import __version__
-from scanner.findings import Finding, Outcome, Severity, Verdict
+from scanner.findings import Finding, Outcome, Severity, Verdict, finding_sort_key
 from scanner.report._common import (
     SEVERITIES,
-    finding_sort_key,
     is_failing,
     ordered,
     safe_http_url,
@@ -118,7 +117,8 @@ def build_sarif(
     limits: SarifLimits = SarifLimits(),
 ) -> dict[str, Any]:
     """The SARIF log as a dict (same content as `render_sarif`)."""
-    return json.loads(render_sarif(verdict, category=category, limits=limits))
+    log: dict[str, Any] = json.loads(render_sarif(verdict, category=category, limits=limits))
+    return log
 
 
 def automation_id(verdict: Verdict, category: str | None = None) -> str:
@@ -180,7 +180,7 @@ def _dumps(log: dict[str, Any], *, pretty: bool) -> str:
     return json.dumps(log, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _priority_key(finding: Finding, verdict: Verdict) -> tuple:
+def _priority_key(finding: Finding, verdict: Verdict) -> tuple[Any, ...]:
     """Which findings survive truncation: errors, then severity, then blocking ones."""
     return (
         0 if finding.outcome is Outcome.ERROR else 1,

@@ -18,6 +18,10 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
 
 from scanner.supplychain.errors import RegistryError
 
@@ -74,7 +78,7 @@ def load_credentials(registry: str, config_path: Path | None = None) -> Credenti
     return None
 
 
-def _from_entry(entry: dict, path: Path) -> Credentials | None:
+def _from_entry(entry: dict[str, Any], path: Path) -> Credentials | None:
     if token := entry.get("identitytoken"):
         return Credentials(username=entry.get("username", ""), identity_token=token)
     if auth := entry.get("auth"):
@@ -122,7 +126,7 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
-def fetch_bearer_token(client, registry: str, params: dict[str, str], scope: str, credentials: Credentials | None) -> str:
+def fetch_bearer_token(client: httpx.Client, registry: str, params: dict[str, str], scope: str, credentials: Credentials | None) -> str:
     """Ask the challenge's realm for a token covering `scope`."""
     import httpx
 
@@ -157,4 +161,4 @@ def fetch_bearer_token(client, registry: str, params: dict[str, str], scope: str
     token = body.get("token") or body.get("access_token")
     if not token:
         raise RegistryError(f"token service of registry {registry} returned no token")
-    return token
+    return str(token)

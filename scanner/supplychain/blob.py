@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scanner.supplychain.bundle import BUNDLE_MEDIA_TYPES, message_bundle, parse_bundle, verify_message_bundle
 from scanner.supplychain.encoding import b64decode, b64encode
 from scanner.supplychain.errors import VerificationFailed
-from scanner.supplychain.keys import sign_bytes, verify_bytes
+from scanner.supplychain.keys import PrivateKey, PublicKey, sign_bytes, verify_bytes
 from scanner.supplychain.rekor import TlogPolicy, check_tlog, entry_from_rekor_bundle
 
 
@@ -24,7 +24,7 @@ class BlobSignature:
     bundle: bytes | None
 
 
-def sign_blob(private_key, data: bytes, *, new_bundle_format: bool = True) -> BlobSignature:
+def sign_blob(private_key: PrivateKey, data: bytes, *, new_bundle_format: bool = True) -> BlobSignature:
     signature = sign_bytes(private_key, data)
     if new_bundle_format:
         bundle = message_bundle(private_key.public_key(), hashlib.sha256(data).digest(), signature)
@@ -33,7 +33,7 @@ def sign_blob(private_key, data: bytes, *, new_bundle_format: bool = True) -> Bl
     return BlobSignature(b64encode(signature), bundle)
 
 
-def verify_blob(public_key, data: bytes, *, signature_b64: str | None, bundle: bytes | None, tlog: TlogPolicy) -> str:
+def verify_blob(public_key: PublicKey, data: bytes, *, signature_b64: str | None, bundle: bytes | None, tlog: TlogPolicy) -> str:
     """Verify; return which evidence verified ("signature", "bundle"). Raise VerificationFailed."""
     if signature_b64 is None and bundle is None:
         raise VerificationFailed("nothing to verify: pass --signature or --bundle")
@@ -59,7 +59,7 @@ def verify_blob(public_key, data: bytes, *, signature_b64: str | None, bundle: b
     return "signature"
 
 
-def _check_signature(public_key, data: bytes, signature_b64: str) -> bytes:
+def _check_signature(public_key: PublicKey, data: bytes, signature_b64: str) -> bytes:
     try:
         signature = b64decode(signature_b64, "signature")
     except ValueError as exc:

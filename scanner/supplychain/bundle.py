@@ -17,7 +17,7 @@ from typing import Any
 from scanner.supplychain.dsse import Envelope, envelope_verifies, parse_envelope
 from scanner.supplychain.encoding import b64decode, b64encode, digests_equal
 from scanner.supplychain.errors import VerificationFailed
-from scanner.supplychain.keys import key_hint, verify_prehashed
+from scanner.supplychain.keys import PrivateKey, PublicKey, key_hint, verify_prehashed
 from scanner.supplychain.rekor import TlogEntry, TlogPolicy, check_tlog, entry_from_bundle_tlog
 
 BUNDLE_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
@@ -78,11 +78,11 @@ def parse_bundle(data: bytes | dict[str, Any]) -> Bundle:
     return Bundle(data["mediaType"], hint, entries, message, envelope, data)
 
 
-def _material(public_key) -> dict[str, Any]:
+def _material(public_key: PublicKey) -> dict[str, Any]:
     return {"publicKey": {"hint": key_hint(public_key)}, "tlogEntries": []}
 
 
-def message_bundle(public_key, sha256_digest: bytes, signature: bytes) -> bytes:
+def message_bundle(public_key: PublicKey, sha256_digest: bytes, signature: bytes) -> bytes:
     """A v0.3 bundle for a signature over an artifact (what `sign-blob --bundle` writes)."""
     document = {
         "mediaType": BUNDLE_V03,
@@ -95,13 +95,13 @@ def message_bundle(public_key, sha256_digest: bytes, signature: bytes) -> bytes:
     return json.dumps(document, indent=2).encode() + b"\n"
 
 
-def dsse_bundle(public_key, envelope: Envelope) -> bytes:
+def dsse_bundle(public_key: PublicKey, envelope: Envelope) -> bytes:
     """A v0.3 bundle around a DSSE envelope (image signatures and attestations)."""
     document = {"mediaType": BUNDLE_V03, "verificationMaterial": _material(public_key), "dsseEnvelope": envelope.to_dict()}
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def verify_message_bundle(bundle: Bundle, public_key, artifact_sha256: bytes, tlog: TlogPolicy) -> None:
+def verify_message_bundle(bundle: Bundle, public_key: PublicKey, artifact_sha256: bytes, tlog: TlogPolicy) -> None:
     """Check a messageSignature bundle against the artifact's SHA-256 and the key."""
     if bundle.message_signature is None:
         raise VerificationFailed("bundle holds a DSSE envelope, not a message signature")
@@ -113,7 +113,7 @@ def verify_message_bundle(bundle: Bundle, public_key, artifact_sha256: bytes, tl
     check_tlog(list(bundle.tlog_entries), tlog, signature=ms.signature, sha256_hex=artifact_sha256.hex())
 
 
-def verify_dsse_bundle(bundle: Bundle, public_key, tlog: TlogPolicy) -> Envelope:
+def verify_dsse_bundle(bundle: Bundle, public_key: PublicKey, tlog: TlogPolicy) -> Envelope:
     """Check a dsseEnvelope bundle's signature and tlog evidence; return the envelope."""
     if bundle.envelope is None:
         raise VerificationFailed("bundle holds a message signature, not a DSSE envelope")

@@ -29,7 +29,7 @@ from scanner.supplychain.dsse import DSSE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, envel
 from scanner.supplychain.encoding import b64decode, b64encode, digest_hex, digests_equal
 from scanner.supplychain.errors import RegistryError, VerificationFailed
 from scanner.supplychain.intoto import COSIGN_SIGN_PREDICATE, STATEMENT_V1, Statement, make_statement, parse_statement
-from scanner.supplychain.keys import sign_bytes, verify_bytes
+from scanner.supplychain.keys import PrivateKey, PublicKey, sign_bytes, verify_bytes
 from scanner.supplychain.oci import (
     EMPTY_JSON,
     OCI_CONFIG,
@@ -41,7 +41,7 @@ from scanner.supplychain.oci import (
     descriptor_for,
 )
 from scanner.supplychain.reference import Reference
-from scanner.supplychain.rekor import TlogPolicy, check_tlog, entry_from_rekor_bundle
+from scanner.supplychain.rekor import TlogEntry, TlogPolicy, check_tlog, entry_from_rekor_bundle
 from scanner.supplychain.simplesigning import SIMPLE_SIGNING_MEDIA_TYPE, make_payload, parse_payload
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -168,7 +168,7 @@ def _push_bundle_referrer(target: ImageTarget, bundle_data: bytes, predicate_typ
     return digest
 
 
-def sign_image(target: ImageTarget, private_key, *, new_bundle_format: bool = True, annotations: dict[str, str] | None = None) -> str:
+def sign_image(target: ImageTarget, private_key: PrivateKey, *, new_bundle_format: bool = True, annotations: dict[str, str] | None = None) -> str:
     """Sign `target` and store the signature; return the digest of what was stored."""
     if new_bundle_format:
         statement = make_statement(target.subject_name, target.digest, COSIGN_SIGN_PREDICATE, annotations or {}, version=STATEMENT_V1)
@@ -179,7 +179,7 @@ def sign_image(target: ImageTarget, private_key, *, new_bundle_format: bool = Tr
     return _push_legacy_layer(target, "sig", payload, SIMPLE_SIGNING_MEDIA_TYPE, {SIGNATURE_ANNOTATION: b64encode(signature)})
 
 
-def attest_image(target: ImageTarget, private_key, predicate_type: str, predicate: Any, *, new_bundle_format: bool = True) -> str:
+def attest_image(target: ImageTarget, private_key: PrivateKey, predicate_type: str, predicate: Any, *, new_bundle_format: bool = True) -> str:
     """Sign an in-toto statement about `target` and attach it; return the stored digest."""
     version = STATEMENT_V1 if new_bundle_format else "https://in-toto.io/Statement/v0.1"
     statement = make_statement(target.subject_name, target.digest, predicate_type, predicate, version=version)
@@ -204,7 +204,7 @@ def _legacy_layers(target: ImageTarget, suffix: str) -> list[dict[str, Any]]:
     return [l for l in layers if isinstance(l, dict) and isinstance(l.get("digest"), str)]
 
 
-def _rekor_entries(annotations: dict[str, Any]) -> list:
+def _rekor_entries(annotations: dict[str, Any]) -> list[TlogEntry]:
     raw = annotations.get(REKOR_BUNDLE_ANNOTATION)
     if not raw:
         return []

@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.supplychain.encoding import b64decode, b64encode
 from scanner.supplychain.errors import VerificationFailed
-from scanner.supplychain.keys import sign_bytes, verify_bytes
+from scanner.supplychain.keys import PrivateKey, PublicKey, sign_bytes, verify_bytes
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
@@ -75,12 +75,12 @@ def parse_envelope(value: bytes | str | dict[str, Any]) -> Envelope:
     return Envelope(payload_type, decoded, sigs)
 
 
-def sign_envelope(private_key, payload_type: str, payload: bytes, keyid: str = "") -> Envelope:
+def sign_envelope(private_key: PrivateKey, payload_type: str, payload: bytes, keyid: str = "") -> Envelope:
     """Sign `payload` the DSSE way (cosign leaves keyid empty for key pairs)."""
     return Envelope(payload_type, payload, (DsseSignature(keyid, sign_bytes(private_key, pae(payload_type, payload))),))
 
 
-def envelope_verifies(envelope: Envelope, public_key) -> bool:
+def envelope_verifies(envelope: Envelope, public_key: PublicKey) -> bool:
     """True when any signature in the envelope verifies with `public_key`."""
     message = pae(envelope.payload_type, envelope.payload)
     return any(verify_bytes(public_key, s.sig, message) for s in envelope.signatures)

@@ -23,7 +23,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+PrivateKey: TypeAlias = "ec.EllipticCurvePrivateKey"
+PublicKey: TypeAlias = "ec.EllipticCurvePublicKey"
 
 from scanner.supplychain.encoding import b64decode, b64encode
 from scanner.supplychain.errors import KeyFileError
@@ -82,7 +88,7 @@ def encode_pem(label: str, der: bytes) -> bytes:
 # --- private keys -----------------------------------------------------------------
 
 
-def generate_private_key():
+def generate_private_key() -> PrivateKey:
     """A new ECDSA P-256 key, the kind `cosign generate-key-pair` makes."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -94,7 +100,7 @@ def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=32, maxmem=maxmem)
 
 
-def encrypt_private_key(private_key, password: bytes, *, scrypt_params: dict[str, int] | None = None) -> bytes:
+def encrypt_private_key(private_key: PrivateKey, password: bytes, *, scrypt_params: dict[str, int] | None = None) -> bytes:
     """PEM `ENCRYPTED SIGSTORE PRIVATE KEY` holding `private_key` as PKCS#8."""
     import nacl.secret
     from cryptography.hazmat.primitives import serialization
@@ -124,11 +130,15 @@ def _field(document: Any, *keys: str, path: str | None) -> Any:
     return value
 
 
+def _positive_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _check_scrypt_params(params: Any, *, path: str | None) -> tuple[int, int, int]:
     if not isinstance(params, dict):
         raise KeyFileError("encrypted key has no scrypt parameters", path=path)
     n, r, p = params.get("N"), params.get("r"), params.get("p")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (n, r, p)):
+    if not (_positive_int(n) and _positive_int(r) and _positive_int(p)):
         raise KeyFileError("scrypt parameters N, r, p must be positive integers", path=path)
     if n < 2 or n & (n - 1):
         raise KeyFileError(f"scrypt N={n} is not a power of two", path=path)
@@ -142,7 +152,7 @@ def _check_scrypt_params(params: Any, *, path: str | None) -> tuple[int, int, in
     return n, r, p
 
 
-def decrypt_private_key(data: bytes, password: bytes, *, path: str | None = None):
+def decrypt_private_key(data: bytes, password: bytes, *, path: str | None = None) -> PrivateKey:
     """Load a cosign/sigstore encrypted private key; the result is a `cryptography` key.
 
     Raises KeyFileError for anything wrong: not a cosign key, bounds exceeded,
@@ -219,7 +229,7 @@ def _is_pkcs8(der: bytes) -> bool:
         return False
 
 
-def load_private_key_file(path: Path | str, password: bytes):
+def load_private_key_file(path: Path | str, password: bytes) -> PrivateKey:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -231,27 +241,29 @@ def load_private_key_file(path: Path | str, password: bytes):
 # --- public keys ------------------------------------------------------------------
 
 
-def public_key_pem(key) -> bytes:
+def public_key_pem(key: PrivateKey | PublicKey) -> bytes:
     """PEM `PUBLIC KEY` (PKIX) of a private or public key, as cosign.pub holds it."""
     from cryptography.hazmat.primitives import serialization
 
     public = key.public_key() if hasattr(key, "public_key") else key
-    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem: bytes = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem
 
 
-def public_key_der(key) -> bytes:
+def public_key_der(key: PrivateKey | PublicKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
     public = key.public_key() if hasattr(key, "public_key") else key
-    return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der: bytes = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return der
 
 
-def key_hint(key) -> str:
+def key_hint(key: PrivateKey | PublicKey) -> str:
     """base64(sha256(PKIX DER)): the `publicKey.hint` cosign writes into bundles."""
     return b64encode(hashlib.sha256(public_key_der(key)).digest())
 
 
-def load_public_key(data: bytes, *, path: str | None = None):
+def load_public_key(data: bytes, *, path: str | None = None) -> PublicKey:
     """A PEM `PUBLIC KEY` (cosign.pub); ECDSA keys only."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -268,7 +280,7 @@ def load_public_key(data: bytes, *, path: str | None = None):
     return key
 
 
-def load_public_key_file(path: Path | str):
+def load_public_key_file(path: Path | str) -> PublicKey:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -280,7 +292,7 @@ def load_public_key_file(path: Path | str):
 # --- signing ------------------------------------------------------------------------
 
 
-def sign_bytes(private_key, data: bytes) -> bytes:
+def sign_bytes(private_key: PrivateKey, data: bytes) -> bytes:
     """ASN.1 DER ECDSA signature over SHA-256(data), as cosign makes."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -288,7 +300,7 @@ def sign_bytes(private_key, data: bytes) -> bytes:
     return private_key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
-def verify_bytes(public_key, signature: bytes, data: bytes) -> bool:
+def verify_bytes(public_key: PublicKey, signature: bytes, data: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -300,7 +312,7 @@ def verify_bytes(public_key, signature: bytes, data: bytes) -> bool:
         return False
 
 
-def verify_prehashed(public_key, signature: bytes, sha256_digest: bytes) -> bool:
+def verify_prehashed(public_key: PublicKey, signature: bytes, sha256_digest: bytes) -> bool:
     """Verify a signature given only SHA-256(data) (bundles and hashedrekord entries)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes

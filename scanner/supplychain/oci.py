@@ -16,7 +16,10 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import httpx
 
 from scanner.errors import ConfigError
 from scanner.supplychain.auth import Credentials, fetch_bearer_token, load_credentials, parse_challenge
@@ -87,7 +90,7 @@ def manifest_media_type(data: bytes, fallback: str = OCI_MANIFEST) -> str:
         return fallback
     media_type = value.get("mediaType") if isinstance(value, dict) else None
     if media_type:
-        return media_type
+        return str(media_type)
     if isinstance(value, dict) and "manifests" in value:
         return OCI_INDEX
     return fallback
@@ -232,7 +235,7 @@ class RegistryRepository:
             response.close()
         return Reply(response.status_code, response.headers, bytes(body))
 
-    def _fail(self, response, what: str) -> RegistryError:
+    def _fail(self, response: httpx.Response | Reply, what: str) -> RegistryError:
         detail = ""
         try:
             errors = response.json().get("errors") or []
@@ -385,7 +388,8 @@ class LayoutRepository:
 
     def _index(self) -> dict[str, Any]:
         try:
-            return json.loads((self.root / "index.json").read_text())
+            index: dict[str, Any] = json.loads((self.root / "index.json").read_text())
+            return index
         except (OSError, ValueError) as exc:
             raise RegistryError(f"cannot read index.json: {exc}", path=str(self.root / "index.json")) from None
 
@@ -447,7 +451,8 @@ class LayoutRepository:
         return digest
 
     def list_tags(self) -> list[str]:
-        return sorted({(m.get("annotations") or {}).get(REF_NAME) for m in self._index().get("manifests", [])} - {None})
+        names = {(m.get("annotations") or {}).get(REF_NAME) for m in self._index().get("manifests", [])}
+        return sorted(str(name) for name in names if name is not None)
 
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]]:
         try:
@@ -468,6 +473,6 @@ class LayoutRepository:
 def open_repository(reference: Reference, options: RegistryOptions | None = None, *, create_layout: bool = False) -> Repository:
     """The repository `reference` lives in (a registry, or an OCI layout)."""
     if reference.is_layout:
-        return LayoutRepository(reference.layout, create=create_layout)
+        return LayoutRepository(reference.layout or "", create=create_layout)
     return RegistryRepository(reference, options or RegistryOptions())
 

@@ -8,10 +8,11 @@ raw results for the gate. `testfile.run_suite` runs Kyverno CLI test suites.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from scanner.engines.base import EvaluationRequest, Level, RawResult
 from scanner.engines.kyverno.budget import resource_problem
+from scanner.engines.kyverno.yamlio import as_map
 from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
 from scanner.engines.kyverno.exceptions import PolicyException, build_exception, is_exception
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView
@@ -109,8 +110,8 @@ class KyvernoPolicySet:
                 })
         return out
 
-    def results(self, obj: dict, operation: str = "CREATE",
-                namespace_labels: dict[str, dict] | None = None) -> list[tuple[Policy, RuleResult]]:
+    def results(self, obj: dict[str, Any], operation: str = "CREATE",
+                namespace_labels: dict[str, dict[str, Any]] | None = None) -> list[tuple[Policy, RuleResult]]:
         """Every rule result (pass and skip included) for one resource object."""
         if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
             return []  # not a Kubernetes resource: nothing for Kyverno to say
@@ -125,7 +126,7 @@ class KyvernoPolicySet:
             ]
         inputs = EvalInputs(request=RequestInfo(operation=operation), exceptions=self.exceptions,
                             namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule)
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = as_map(obj.get("metadata"))
         view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
         base = base_context(obj, inputs)
         out = []
@@ -199,7 +200,7 @@ class KyvernoEngine:
     def evaluate(self, request: EvaluationRequest) -> list[RawResult]:
         admission = request.admission
         operation = admission.operation if admission is not None else "CREATE"
-        namespace_labels: dict[str, dict] = {}
+        namespace_labels: dict[str, dict[str, Any]] = {}
         if admission is not None and admission.namespace:
             namespace_labels[admission.namespace] = dict(admission.namespace_labels)
         raw: list[RawResult] = []

@@ -46,7 +46,7 @@ def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | 
     `serviceAccountName`/`serviceAccountNamespace`. On DELETE the resource is
     `request.oldObject` and `request.object` is null, as in admission."""
     request = inputs.request
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = as_map(obj.get("metadata"))
     is_delete = request.operation == "DELETE"
     req: dict[str, Any] = {
         "operation": request.operation,
@@ -217,7 +217,7 @@ class RuleRunner:
     def _foreach(self, items: list[dict[str, Any]], data: dict[str, Any], element: Any, nesting: int) -> _Verdict | None:
         applied = 0
         for item in items:
-            elements = list_elements(item.get("list"), data, self.budget)
+            elements = list_elements(str(item.get("list") or ""), data, self.budget)
             if elements is None:
                 continue
             verdict, count = self._elements(item, elements, data, element, nesting)
@@ -347,11 +347,11 @@ def evaluate_policy(policy: Policy, obj: dict[str, Any], inputs: EvalInputs,
                     base: dict[str, Any] | None = None, view: ResourceView | None = None) -> list[RuleResult]:
     """Every rule of `policy` that applies to `obj`, in rule order."""
     if policy.kind == "Policy" and policy.namespace:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = as_map(obj.get("metadata"))
         if (meta.get("namespace") or "default") != policy.namespace:
             return []
     if view is None:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = as_map(obj.get("metadata"))
         view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
     if base is None:
         base = base_context(obj, inputs, inputs.old_object)

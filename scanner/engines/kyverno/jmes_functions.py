@@ -70,7 +70,7 @@ class _TimedRegex:
         return self._call("search", text)
 
     def sub(self, repl: Any, text: str) -> str:
-        return self._call("sub", repl, text)
+        return str(self._call("sub", repl, text))
 
 
 def _text(value: Any) -> str:
@@ -297,12 +297,12 @@ class KyvernoFunctions(functions.Functions):
     @functions.signature({"types": ["string"]}, {"types": ["string", "number"]}, {"types": ["string", "number"]})
     def _func_regex_replace_all(self, regex: str, src: Any, repl: Any) -> str:
         go_repl = re.sub(r"\$\{?(\w+)\}?", lambda m: f"\\g<{m.group(1)}>", _text(repl))
-        return _regex(regex).sub(go_repl, _text(src))
+        return str(_regex(regex).sub(go_repl, _text(src)))
 
     @functions.signature({"types": ["string"]}, {"types": ["string", "number"]}, {"types": ["string", "number"]})
     def _func_regex_replace_all_literal(self, regex: str, src: Any, repl: Any) -> str:
         literal = _text(repl)
-        return _regex(regex).sub(lambda _m: literal, _text(src))
+        return str(_regex(regex).sub(lambda _m: literal, _text(src)))
 
     @functions.signature({"types": ["string"]}, {"types": ["string", "number"]})
     def _func_regex_match(self, regex: str, src: Any) -> bool:
@@ -478,7 +478,7 @@ class KyvernoFunctions(functions.Functions):
         info = parse_image(image)
         if info is None:
             raise KyvernoFunctionError(f"image_normalize: invalid image {image!r}")
-        return info["reference"]
+        return str(info["reference"])
 
     @functions.signature({"types": ["string"]})
     def _func_is_external_url(self, s: str) -> bool:

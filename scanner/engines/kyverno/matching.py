@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.engines.kyverno import wildcard
+from scanner.engines.kyverno.yamlio import as_map
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,9 @@ class ResourceView:
     def of(cls, obj: dict[str, Any], namespace_labels: dict[str, Any] | None = None) -> ResourceView:
         api_version = str(obj.get("apiVersion") or "")
         group, _, version = api_version.rpartition("/")
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+        meta = as_map(obj.get("metadata"))
+        labels = as_map(meta.get("labels"))
+        annotations = as_map(meta.get("annotations"))
         name = meta.get("name") or meta.get("generateName") or ""
         return cls(
             obj=obj,
@@ -84,7 +85,7 @@ def parse_kind(selector: str) -> tuple[str, str, str, str]:
     return parts[0], parts[1], parts[2], "/".join(parts[3:])
 
 
-def kind_matches(selectors: list[str], view: ResourceView) -> bool:
+def kind_matches(selectors: list[Any], view: ResourceView) -> bool:
     for selector in selectors:
         if not isinstance(selector, str):
             continue

@@ -111,12 +111,12 @@ def _float_equals(key: float, value: Any) -> bool:
 
 
 def _compare(left: Any, right: Any, op: str) -> bool:
-    return {
+    return bool({
         "GreaterThan": left > right,
         "GreaterThanOrEquals": left >= right,
         "LessThan": left < right,
         "LessThanOrEquals": left <= right,
-    }[op]
+    }[op])
 
 
 def _parse_number(text: str) -> Decimal | None:

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from scanner.engines.kyverno import anchors, values, wildcard
 from scanner.engines.kyverno.budget import MAX_DEPTH, Budget, EvaluationLimit
+from scanner.engines.kyverno.yamlio import as_map
 
 COND, GLOBAL, NEG = 1, 2, 4
 
@@ -129,14 +130,14 @@ def _expand_metadata(pattern: dict[str, Any], resource: dict[str, Any]) -> dict[
     if meta_key is None or not isinstance(pattern[meta_key], dict):
         return pattern
     meta_pattern = pattern[meta_key]
-    meta_resource = resource.get("metadata") if isinstance(resource.get("metadata"), dict) else {}
+    meta_resource = as_map(resource.get("metadata"))
     changed = False
     new_meta = dict(meta_pattern)
     for section in ("labels", "annotations"):
         sec_key = next((k for k in meta_pattern if anchors.key_of(k) == section), None)
         if sec_key is None or not isinstance(meta_pattern[sec_key], dict):
             continue
-        actual = meta_resource.get(section) if isinstance(meta_resource.get(section), dict) else {}
+        actual = as_map(meta_resource.get(section))
         expanded: dict[str, Any] = {}
         touched = False
         for key, value in meta_pattern[sec_key].items():

@@ -48,10 +48,10 @@ def pod_spec_of(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | 
     kind = obj.get("kind")
     if kind == "Pod":
         return as_map(obj.get("metadata")), as_map(obj.get("spec"))
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    spec = as_map(obj.get("spec"))
     if kind == "CronJob":
-        job = spec.get("jobTemplate") if isinstance(spec.get("jobTemplate"), dict) else {}
-        spec = job.get("spec") if isinstance(job.get("spec"), dict) else {}
+        job = as_map(spec.get("jobTemplate"))
+        spec = as_map(job.get("spec"))
     template = spec.get("template") if isinstance(spec, dict) else None
     if isinstance(template, dict):
         return as_map(template.get("metadata")), as_map(template.get("spec"))

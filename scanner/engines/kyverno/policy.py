@@ -227,7 +227,9 @@ def _roots(node: Any, at_root: bool = True) -> Iterable[str]:
     children = node.get("children") or []
     if kind == "field":
         if at_root:
-            yield node.get("value")
+            value = node.get("value")
+            if isinstance(value, str):
+                yield value
         return
     if kind in ("subexpression", "index_expression", "projection", "value_projection", "flatten", "pipe"):
         for i, child in enumerate(children):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
@@ -15,7 +16,7 @@ def parse(text: str) -> tuple[int, int, int, tuple[object, ...]] | None:
     return int(m.group(1)), int(m.group(2)), int(m.group(3)), pre
 
 
-def compare(a: tuple, b: tuple) -> int:
+def compare(a: tuple[Any, ...], b: tuple[Any, ...]) -> int:
     if a[:3] != b[:3]:
         return -1 if a[:3] < b[:3] else 1
     pa, pb = a[3], b[3]
@@ -48,7 +49,7 @@ def satisfies(version: str, constraint: str) -> bool:
     return False
 
 
-def _check(v: tuple, part: str) -> bool:
+def _check(v: tuple[Any, ...], part: str) -> bool:
     m = re.match(r"^(>=|<=|!=|==|=|>|<)?(.+)$", part)
     if not m:
         return False

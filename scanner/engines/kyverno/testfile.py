@@ -221,7 +221,7 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 resources.append(doc)
     for path in _files(base, spec.get("clusterResources")):
         docs = _read_docs(path) if path.exists() else []
-        expanded = []
+        expanded: list[Any] = []
         for doc in docs:
             if isinstance(doc, dict) and doc.get("kind") == "ClusterResource":
                 expanded.extend(as_map(doc.get("spec")).get("resources") or [])

@@ -40,14 +40,14 @@ class _Interpreter(TreeInterpreter):
 
     budget: Budget | None = None
 
-    def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    def visit(self, node: Any, *args: Any, **kwargs: Any) -> Any:
         # Every AST node visited charges the evaluation budget, so one slow
         # expression over a large resource is stopped like any other step.
         if self.budget is not None:
             self.budget.charge()
         return super().visit(node, *args, **kwargs)
 
-    def visit_subexpression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_subexpression(self, node: Any, value: Any) -> Any:
         result = value
         for child in node["children"]:
             result = self.visit(child, result)

@@ -35,6 +35,6 @@ def load_one(text: str) -> Any:
     return yaml.load(text, Loader=KubeLoader)
 
 
-def as_map(value: object) -> dict:
+def as_map(value: object) -> dict[str, Any]:
     """`value` when it is a map, else an empty one (malformed input never crashes)."""
     return value if isinstance(value, dict) else {}
