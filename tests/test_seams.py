@@ -169,3 +169,42 @@ def test_a_gate_that_raises_is_an_error_not_a_pass(tmp_path: Path) -> None:
     [finding] = result.findings
     assert finding.outcome is Outcome.ERROR and finding.gate == "raising"
     assert "registry client exploded" in finding.message
+
+
+IMMUTABLE_TEAM_POLICY = """apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: immutable-team}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: team-label-unchanged
+      match: {any: [{resources: {kinds: [Pod], operations: [UPDATE]}}]}
+      validate:
+        message: "the team label cannot change from {{ request.oldObject.metadata.labels.team }}"
+        deny:
+          conditions:
+            any:
+              - key: "{{ request.object.metadata.labels.team }}"
+                operator: NotEquals
+                value: "{{ request.oldObject.metadata.labels.team }}"
+"""
+
+
+def test_the_admission_request_reaches_the_kyverno_engine(tmp_path: Path) -> None:
+    from scanner.engines.base import AdmissionRequest
+
+    (tmp_path / "policy.yaml").write_text(IMMUTABLE_TEAM_POLICY)
+    (tmp_path / "gate.yaml").write_text("version: 1\nrego: {bundled: false}\nkyverno: {policies: [policy.yaml]}\n")
+    gate = create_manifest_gate(load_profile(tmp_path / "gate.yaml"), tmp_path)
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {team: payments}}\nspec: {containers: [{name: a, image: a}]}\n"
+    )
+    documents = load_targets([str(tmp_path / "pod.yaml")], LoadOptions(root=tmp_path)).documents
+    old = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"team": "search"}}}
+
+    update = gate.evaluate(EvaluationRequest(documents, admission=AdmissionRequest(operation="UPDATE", old_object=old)))
+    create = gate.evaluate(EvaluationRequest(documents, admission=AdmissionRequest(operation="CREATE")))
+    ci_run = gate.evaluate(EvaluationRequest(documents))
+
+    assert [r.message for r in update] == ["the team label cannot change from search"]
+    assert create == [] and ci_run == []

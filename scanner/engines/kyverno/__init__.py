@@ -110,9 +110,14 @@ class KyvernoPolicySet:
                 })
         return out
 
-    def results(self, obj: dict[str, Any], operation: str = "CREATE",
-                namespace_labels: dict[str, dict[str, Any]] | None = None) -> list[tuple[Policy, RuleResult]]:
-        """Every rule result (pass and skip included) for one resource object."""
+    def results(self, obj: dict[str, Any], operation: str | RequestInfo = "CREATE",
+                namespace_labels: dict[str, dict[str, Any]] | None = None,
+                old_object: dict[str, Any] | None = None) -> list[tuple[Policy, RuleResult]]:
+        """Every rule result (pass and skip included) for one resource object.
+
+        `old_object` is the object before an UPDATE (`request.oldObject`), as
+        the admission webhook passes it.
+        """
         if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
             return []  # not a Kubernetes resource: nothing for Kyverno to say
         problem = resource_problem(obj)
@@ -124,11 +129,13 @@ class KyvernoPolicySet:
                 for rule in policy.rules
                 if rule.match_kinds is None or kind in rule.match_kinds
             ]
-        inputs = EvalInputs(request=RequestInfo(operation=operation), exceptions=self.exceptions,
-                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule)
+        request = operation if isinstance(operation, RequestInfo) else RequestInfo(operation=operation)
+        inputs = EvalInputs(request=request, exceptions=self.exceptions,
+                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule,
+                            old_object=old_object)
         meta = as_map(obj.get("metadata"))
         view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
-        base = base_context(obj, inputs)
+        base = base_context(obj, inputs, old_object)
         out = []
         for policy in self.policies:
             for result in evaluate_policy(policy, obj, inputs, base, view):
@@ -199,7 +206,15 @@ class KyvernoEngine:
 
     def evaluate(self, request: EvaluationRequest) -> list[RawResult]:
         admission = request.admission
-        operation = admission.operation if admission is not None else "CREATE"
+        operation = RequestInfo()
+        if admission is not None:
+            user = admission.user_info
+            groups = user.get("groups")
+            operation = RequestInfo(
+                operation=admission.operation,
+                username=str(user.get("username") or ""),
+                groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
+            )
         namespace_labels: dict[str, dict[str, Any]] = {}
         if admission is not None and admission.namespace:
             namespace_labels[admission.namespace] = dict(admission.namespace_labels)
@@ -207,7 +222,8 @@ class KyvernoEngine:
         for document in request.documents:
             if not document.is_resource:
                 continue
-            for policy, result in self.policy_set.results(document.obj, operation, namespace_labels):
+            old_object = dict(admission.old_object) if admission is not None and admission.old_object else None
+            for policy, result in self.policy_set.results(document.obj, operation, namespace_labels, old_object):
                 converted = to_raw(policy, result, document)
                 if converted is None:
                     continue
