@@ -23,6 +23,7 @@ from scanner.gates.base import Gate, GateContext, GateRun, ProgressFactory
 from scanner.gates.registry import create_gates
 from scanner.gates.results import finding_from_raw, raw_from_problem
 from scanner.gates.waivers import WAIVER_GATE, apply_profile
+from scanner.inputs.skipping import PathSkipper
 from scanner.profile import Profile
 
 #: The pseudo-gate that holds input problems (files that could not be read or rendered).
@@ -44,6 +45,7 @@ class CheckRequest:
     catalog: Catalog | None = None
     on_stage: Callable[[str], None] | None = None  # stage names, for the terminal
     progress: ProgressFactory | None = None
+    skip: PathSkipper = PathSkipper()  # --skip-dirs / --skip-files
 
 
 def run_check(request: CheckRequest) -> Verdict:
@@ -67,6 +69,7 @@ def run_check(request: CheckRequest) -> Verdict:
             values_files=tuple(profile.inputs.values) + tuple(request.values_files),
             mode=request.mode,
             max_file_bytes=profile.inputs.max_file_bytes,
+            skip=request.skip,
         ),
     )
     input_gate = GateResult(
@@ -141,4 +144,5 @@ def fold_verdict(
         notices=outcome.notices,
         duration_s=time.perf_counter() - started if started is not None else 0.0,
         documents=documents,
+        root=context.root.resolve().as_posix(),
     )

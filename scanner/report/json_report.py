@@ -32,7 +32,7 @@ Markdown is capped for PR comments). Scripts can rely on its shape, which is
 }
 ```
 
-`state` is one of error, fail, expired-waiver, waived, warn, below-threshold.
+`state` is one of `STATES` (error, fail, expired-waiver, waived, warn).
 Findings are ordered errors first, then by severity, file, line, rule and
 fingerprint, so two runs over the same input give the same bytes (apart from
 `duration_s`).
@@ -45,7 +45,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.findings import Finding, Outcome, Severity, Verdict
-from scanner.report._common import expired_waiver_findings, is_failing, ordered, state_of
+from scanner.report._common import STATES, expired_waiver_findings, is_failing, ordered, state_of
 
 SCHEMA_VERSION = "cdgate.report/v1"
 
@@ -127,7 +127,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                     "title": _NULLABLE_STRING,
                     "severity": {"enum": [s.value for s in Severity]},
                     "outcome": {"enum": [o.value for o in Outcome]},
-                    "state": {"enum": ["error", "fail", "expired-waiver", "waived", "warn", "below-threshold"]},
+                    "state": {"enum": list(STATES)},
                     "message": {"type": "string"},
                     "gate": {"type": "string"},
                     "engine": {"type": "string"},
