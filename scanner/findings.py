@@ -92,6 +92,7 @@ class AppliedWaiver:
     owner: str
     expires: str | None
     expired: bool = False
+    index: int | None = None  # position of the waiver in gate.yaml's waivers
 
 
 @dataclass

@@ -156,7 +156,7 @@ def check(
             on_stage=on_stage,
             progress=None if quiet else progress,
             skip=PathSkipper(_globs(skip_dirs), _globs(skip_files)),
-            **({"today": today.date()} if today else {}),
+            today=today.date() if today else datetime.date.today(),
         )
     )
     verdict = filter_verdict(verdict, view)

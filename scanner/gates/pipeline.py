@@ -22,7 +22,7 @@ from scanner.findings import Finding, GateResult, Verdict, finding_sort_key
 from scanner.gates.base import Gate, GateContext, GateRun, ProgressFactory
 from scanner.gates.registry import create_gates
 from scanner.gates.results import finding_from_raw, raw_from_problem
-from scanner.gates.waivers import WAIVER_GATE, apply_profile
+from scanner.gates.waivers import WAIVER_GATE, apply_profile, check_governance
 from scanner.inputs.skipping import PathSkipper
 from scanner.profile import Profile
 
@@ -53,6 +53,7 @@ def run_check(request: CheckRequest) -> Verdict:
     stage = request.on_stage or (lambda _name: None)
     profile = request.profile.for_environment(request.environment)
     catalog = request.catalog or load_catalog()
+    check_governance(request.profile, catalog, request.today)
 
     stage("compiling policies")
     gates = create_gates(profile, request.root)
