@@ -206,3 +206,10 @@ PROFILE_SCHEMA: dict[str, Any] = {
 }
 
 
+
+
+def schema_text() -> str:
+    """`PROFILE_SCHEMA` as the text of `schemas/gate.schema.json` (stable: two-space indent, newline)."""
+    import json
+
+    return json.dumps(PROFILE_SCHEMA, indent=2, ensure_ascii=False) + "\n"
