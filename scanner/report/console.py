@@ -31,6 +31,7 @@ from scanner.report._common import (
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
 #: Findings listed per rule before "…and N more" (`--show all` lists every one).
 DEFAULT_PER_RULE = 5
@@ -93,7 +94,7 @@ def print_verdict(
         # use a wider layout unless COLUMNS says otherwise.
         wide = not _is_tty(sys.stdout) and "COLUMNS" not in os.environ
         console = Console(width=PLAIN_WIDTH if wide else None)
-    for renderable in _renderables(verdict, per_rule, console.width):
+    for renderable in _renderables(verdict, per_rule, console):
         console.print(renderable)
 
 
@@ -109,7 +110,7 @@ def group_by_rule(verdict: Verdict) -> list[RuleGroup]:
     ]
 
 
-def _renderables(verdict: Verdict, per_rule: int | None, width: int) -> list[RenderableType]:
+def _renderables(verdict: Verdict, per_rule: int | None, console: Console) -> list[RenderableType]:
     from rich.text import Text
 
     items: list[RenderableType] = []
@@ -118,20 +119,20 @@ def _renderables(verdict: Verdict, per_rule: int | None, width: int) -> list[Ren
         total = sum(len(g.findings) for g in groups)
         items.append(Text(f"cdgate findings ({total}, grouped by rule)", style="bold"))
         for group in groups:
-            items.extend(_group_blocks(group, per_rule, width - INDENT))
+            items.extend(_group_blocks(group, per_rule, console))
         items.append(Text(""))
-        items.append(_rule_summary(groups))
+        items.append(_indented(_rule_summary(groups), 0, console))
+        items.append(Text(""))
     items.append(_summary_panel(verdict))
     return items
 
 
-def _group_blocks(group: RuleGroup, per_rule: int | None, room: int) -> list[RenderableType]:
-    from rich.padding import Padding
+def _group_blocks(group: RuleGroup, per_rule: int | None, console: Console) -> list[RenderableType]:
     from rich.text import Text
 
+    room = console.width - INDENT
     count = len(group.findings)
     heading = Text()
-    heading.append("\n")
     heading.append(group.severity.value.upper(), style=SEVERITY_STYLE[group.severity])
     heading.append(" ")
     heading.append(group.state, style=STATE_STYLE.get(group.state, ""))
@@ -140,28 +141,38 @@ def _group_blocks(group: RuleGroup, per_rule: int | None, room: int) -> list[Ren
     heading.append(f" ({count} finding{'s' if count != 1 else ''})")
     if group.title:
         heading.append(f" {one_line(group.title)}", style="italic")
-    blocks: list[RenderableType] = [heading]
+    blocks: list[RenderableType] = [Text(""), _indented(heading, 0, console)]
     shown = group.findings if per_rule is None else group.findings[:per_rule]
     for finding in shown:
-        head = Text("• ", overflow="fold")
+        head = Text("• ")
         head.append(soft_break(resource_label(finding), room - 2), style="bold")
-        body = Text(overflow="fold")
+        body = Text()
         body.append(soft_break(where(finding), room), style="cyan")
         body.append("\n")
         body.append(soft_break(one_line(finding.message), room))
         if finding.location.json_path:
             body.append(soft_break(f" ({finding.location.json_path})", room), style="dim")
-        blocks += [Padding(head, (0, 0, 0, 2), expand=False), Padding(body, (0, 0, 0, INDENT), expand=False)]
+        blocks += [_indented(head, 2, console), _indented(body, INDENT, console)]
     hidden = count - len(shown)
     if hidden:
-        blocks.append(
-            Padding(
-                Text(f"…and {hidden} more {group.rule_id} finding(s) (--show all lists every finding)", style="dim"),
-                (0, 0, 0, INDENT),
-                expand=False,
-            )
-        )
+        more = Text(f"…and {hidden} more {group.rule_id} finding(s) (--show all lists every finding)", style="dim")
+        blocks.append(_indented(more, INDENT, console))
     return blocks
+
+
+def _indented(text: Text, indent: int, console: Console) -> Text:
+    """`text` wrapped to the console's width less `indent`, every line indented, no trailing spaces."""
+    from rich.text import Text
+
+    lines = text.wrap(console, max(console.width - indent, 10), overflow="fold")
+    out = Text()
+    for i, line in enumerate(lines):
+        line.rstrip()
+        if i:
+            out.append("\n")
+        out.append(" " * indent)
+        out.append_text(line)
+    return out
 
 
 def soft_break(text: str, room: int) -> str:
@@ -188,7 +199,7 @@ def _split_word(word: str, room: int) -> str:
     return "\n".join(lines)
 
 
-def _rule_summary(groups: list[RuleGroup]) -> RenderableType:
+def _rule_summary(groups: list[RuleGroup]) -> Text:
     from rich.text import Text
 
     text = Text("Findings by rule\n", style="bold")
