@@ -94,8 +94,12 @@ def print_verdict(
         # use a wider layout unless COLUMNS says otherwise.
         wide = not _is_tty(sys.stdout) and "COLUMNS" not in os.environ
         console = Console(width=PLAIN_WIDTH if wide else None)
+    from rich.text import Text
+
     for renderable in _renderables(verdict, per_rule, console):
-        console.print(renderable)
+        # Text items are wrapped to the width already (`_indented`); wrapping
+        # them again would cost as much as the first time for nothing.
+        console.print(renderable, no_wrap=isinstance(renderable, Text), crop=False)
 
 
 def group_by_rule(verdict: Verdict) -> list[RuleGroup]:
@@ -141,7 +145,7 @@ def _group_blocks(group: RuleGroup, per_rule: int | None, console: Console) -> l
     heading.append(f" ({count} finding{'s' if count != 1 else ''})")
     if group.title:
         heading.append(f" {one_line(group.title)}", style="italic")
-    blocks: list[RenderableType] = [Text(""), _indented(heading, 0, console)]
+    blocks: list[Text] = [Text(""), _indented(heading, 0, console)]
     shown = group.findings if per_rule is None else group.findings[:per_rule]
     for finding in shown:
         head = Text("• ")
@@ -157,7 +161,7 @@ def _group_blocks(group: RuleGroup, per_rule: int | None, console: Console) -> l
     if hidden:
         more = Text(f"…and {hidden} more {group.rule_id} finding(s) (--show all lists every finding)", style="dim")
         blocks.append(_indented(more, INDENT, console))
-    return blocks
+    return [Text("\n").join(blocks)]
 
 
 def _indented(text: Text, indent: int, console: Console) -> Text:
