@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from scanner.profile import load_profile
 from scanner.profile_schema import PROFILE_SCHEMA, schema_text
@@ -38,6 +39,7 @@ def test_validate_accepts_a_good_profile_and_names_the_line_of_a_bad_one(tmp_pat
     assert result.returncode == 2 and "gate.yaml:3" in result.stderr and "CDG-K8S-001" in result.stderr
 
 
+@pytest.mark.slow
 def test_init_writes_a_valid_commented_profile_for_the_layout(tmp_path, cdgate):
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "examples" / "cd-repo", repo)

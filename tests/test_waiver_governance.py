@@ -95,6 +95,7 @@ def test_cli_blanket_waiver_no_longer_turns_a_failing_run_into_a_pass(tmp_path, 
     assert "gate.yaml:2" in result.stderr and "at most 180 days" in result.stderr
 
 
+@pytest.mark.slow
 def test_unused_waiver_is_reported_and_listed(tmp_path, cdgate):
     (tmp_path / "pod.yaml").write_text(PRIVILEGED)
     soon = (dt.date.today() + dt.timedelta(days=60)).isoformat()

@@ -76,6 +76,7 @@ def test_no_line_is_wider_than_the_terminal_and_no_word_is_cut(width):
         assert fragment not in words(text)
 
 
+@pytest.mark.slow
 def test_four_thousand_findings_stay_readable_grouped_by_rule():
     findings = many_findings({Severity.HIGH: 2500, Severity.MEDIUM: 1500})
     verdict = Verdict(gates=[GateResult("manifest", findings, 4000)], fail_on=Severity.HIGH)
