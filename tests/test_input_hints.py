@@ -40,3 +40,11 @@ def test_a_policy_directory_without_rego_says_so(tmp_path, cdgate):
     shutil.copytree(REPO / "examples" / "cd-repo" / "policies" / "kyverno", kyverno)
     result = cdgate("check", str(tmp_path / "k8s"), "-p", str(kyverno))
     assert result.returncode == 2 and "list it under kyverno.policies" in result.stderr
+
+
+def test_a_manifest_named_like_values_is_still_read(tmp_path, cdgate):
+    manifest = tmp_path / "environments" / "prod" / "app-values.yaml"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-values, namespace: shop}\ndata: {a: b}\n")
+    result = cdgate("check", str(manifest), "-q")
+    assert result.returncode == 0, result.stderr

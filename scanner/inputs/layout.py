@@ -123,7 +123,7 @@ def misplaced_target(path: Path) -> tuple[str, str] | None:
             f"a template of the Helm chart {chart.name}, not a manifest (Helm renders it)",
             f"point at the chart directory instead: cdgate check {chart}",
         )
-    if _VALUES_NAME.match(path.name) and (chart is not None or ENVIRONMENTS_DIR in path.parts):
+    if _VALUES_NAME.match(path.name) and (chart is not None or ENVIRONMENTS_DIR in path.parts) and not _has_kind(path):
         where = f"the chart directory ({chart})" if chart is not None else "the chart directory"
         return (
             "a Helm values file, not a manifest",
@@ -131,6 +131,16 @@ def misplaced_target(path: Path) -> tuple[str, str] | None:
             "(environments/<env>/values.yaml is picked up by --env)",
         )
     return None
+
+
+def _has_kind(path: Path) -> bool:
+    """True when the file's start has a top-level `kind:`: a manifest, whatever its name."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return re.search(r"^kind:\s*\S", head, flags=re.MULTILINE) is not None
 
 
 class LayoutWalker:

@@ -71,23 +71,20 @@ def verdict_line(verdict: Verdict) -> str:
     Only failing findings are counted, so the numbers say why the gate failed;
     on an error, the error itself (what and where) comes first.
     """
-    status = verdict.status.upper()
     failing = verdict.failing()
     by_severity = [
         f"{n} {s.value}" for s in SEVERITIES if (n := sum(1 for f in failing if f.severity is s))
     ]
-    line = f"{status}: {len(failing)} failing finding(s)"
-    if by_severity:
-        line += f" ({', '.join(by_severity)})"
+    counted = f"{len(failing)} failing finding(s)" + (f" ({', '.join(by_severity)})" if by_severity else "")
     errors = ordered(verdict.errors)
-    if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-        line = (
-            f"{status}: cdgate could not evaluate: {where(first)}: {one_line(first.message, 300)}{more}; "
-            f"{len(failing)} failing finding(s)" + (f" ({', '.join(by_severity)})" if by_severity else "")
-        )
-    return line
+    if not errors:
+        return f"{verdict.status.upper()}: {counted}"
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return (
+        f"{verdict.status.upper()}: cdgate could not evaluate: {where(first)}: "
+        f"{one_line(first.message, 300)}{more}; {counted}"
+    )
 
 
 def gate_state(gate: GateResult, verdict: Verdict) -> str:
