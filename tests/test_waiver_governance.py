@@ -116,3 +116,18 @@ def test_unused_waiver_is_reported_and_listed(tmp_path, cdgate):
     assert "matched: nothing" in listed.stdout
     rows = json.loads(cdgate("waivers", "list", str(tmp_path), "-f", "json").stdout)["waivers"]
     assert [len(r["matched"]) for r in rows] == [1, 0] and rows[0]["days_left"] == 60
+
+
+def test_a_waiver_for_another_environment_is_not_reported_as_unused(tmp_path):
+    from scanner.findings import Finding, Location, Severity
+    from scanner.gates.waivers import apply_profile
+
+    profile = profile_at(
+        tmp_path,
+        "waivers:\n  - {rule: CDG-K8S-001, resource: {name: web}, environments: [prod], reason: vendor pod, owner: a, "
+        "expires: '2027-01-01'}\n",
+    )
+    finding = Finding("CDG-K8S-002", Severity.HIGH, "m", Location("a.yaml", 1, kind="Pod", name="web"), "rego", "manifest")
+    for environment, reported in (("dev", False), ("prod", True)):
+        outcome = apply_profile([finding], profile.for_environment(environment), load_catalog(), TODAY, tmp_path)
+        assert any(f.rule_id == "CDG-WVR-003" for f in outcome.waiver_findings) is reported, environment

@@ -148,7 +148,7 @@ def _waiver_findings(
                 f"waiver for {waiver.rule} (owner {waiver.owner}) expired on {waiver.expires.isoformat()} "
                 "and no longer applies; renew it or fix the findings it covered"
             )
-        elif index not in used:
+        elif index not in used and _applies_to(waiver, profile.environment):
             rule_id = "CDG-WVR-003"
             message = (
                 f"waiver for {waiver.rule} (owner {waiver.owner}) matched no finding; "
@@ -177,6 +177,11 @@ def _waiver_findings(
         )
         findings.append(finding_from_raw(raw, catalog, WAIVER_GATE))
     return findings, notices
+
+
+def _applies_to(waiver: Waiver, environment: str | None) -> bool:
+    """False for a waiver limited to other environments: matching nothing here is expected."""
+    return not waiver.environments or environment is None or environment in waiver.environments
 
 
 def _profile_path(profile: Profile, root: Path) -> str:
