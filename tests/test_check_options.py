@@ -116,6 +116,10 @@ def test_ad_hoc_policy_namespace_and_data_like_conftest(tmp_path, cdgate):
     assert result.returncode == 1, result.stderr
     ad_hoc = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"].startswith("rego:")]
     assert [(f["rule_id"], f["message"]) for f in ad_hoc] == [("rego:main", "ConfigMap settings needs the team label")]
+    from_folder = cdgate(*args[:-1], str(tmp_path / "data"))  # --data also takes a folder
+    assert [f["message"] for f in json.loads(from_folder.stdout)["findings"] if f["rule_id"] == "rego:main"] == [
+        "ConfigMap settings needs the team label"
+    ]
     only_team = cdgate(*args, "--namespace", "team")
     assert {(f["rule_id"], f["message"]) for f in json.loads(only_team.stdout)["findings"]} == {
         ("rego:team.modes", "mode fast is not allowed")

@@ -134,7 +134,7 @@ def check(
             rego=replace(
                 rego,
                 policies=rego.policies + tuple(p.resolve() for p in policies),
-                data=rego.data + tuple(d.resolve() for d in data_paths),
+                data=rego.data + _data_files(data_paths),
                 namespaces=tuple(namespaces) or rego.namespaces,
             ),
         )
@@ -193,3 +193,17 @@ def check(
 def _globs(values: tuple[str, ...]) -> tuple[str, ...]:
     """Repeated options and comma lists alike: `--skip-dirs a,b --skip-dirs c`."""
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _data_files(paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    """`--data` files as given, and the data files (JSON/YAML) under `--data` folders, as conftest reads them."""
+    from scanner.engines.rego_sources import DATA_SUFFIXES
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p.resolve() for p in path.rglob("*") if p.is_file() and p.suffix in DATA_SUFFIXES
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        else:
+            files.append(path.resolve())
+    return tuple(files)
