@@ -25,6 +25,11 @@ def test_gate_yaml_reference_validates(tmp_path):
     profile = load_profile(path)  # raises ConfigError naming the line if the reference is wrong
     assert profile.waivers and profile.environments["prod"].fail_on is not None
     assert profile.gate_enabled("signature")
+    import datetime as dt
+
+    from scanner.gates.waivers import check_governance
+
+    check_governance(profile, load_catalog(), dt.date(2026, 11, 22))  # its rule ids exist, its waivers fit max_days
 
 
 def test_every_profile_snippet_validates(tmp_path):
