@@ -92,6 +92,7 @@ class AppliedWaiver:
     owner: str
     expires: str | None
     expired: bool = False
+    index: int | None = None  # position of the waiver in gate.yaml's waivers
 
 
 @dataclass
@@ -198,6 +199,7 @@ class Verdict:
     notices: list[str] = field(default_factory=list)  # e.g. waivers about to expire
     duration_s: float = 0.0
     documents: int = 0  # documents loaded from the targets (each gate reports what it checked)
+    root: str | None = None  # absolute directory that every Location.path is relative to
 
     @property
     def findings(self) -> list[Finding]:

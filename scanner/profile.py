@@ -25,6 +25,9 @@ from scanner.profile_schema import PROFILE_SCHEMA
 
 PROFILE_FILENAMES = ("gate.yaml", "gate.yml", ".cdgate.yaml")
 WAIVER_WARNING_DAYS = 14
+DEFAULT_WAIVER_MAX_DAYS = 180
+
+
 @dataclass(frozen=True)
 class RuleOverride:
     severity: Severity | None = None
@@ -57,6 +60,7 @@ class Waiver:
     resource: ResourceSelector = ResourceSelector()
     environments: tuple[str, ...] = ()
     line: int | None = None  # in gate.yaml, for findings about the waiver
+    scope_all: bool = False  # `scope: all`: every resource, said out loud
 
     def matches(self, finding: Finding, environment: str | None) -> bool:
         if self.environments and (environment or finding.scope) not in self.environments:
@@ -117,8 +121,11 @@ class Profile:
     inputs: InputSettings = InputSettings()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
+    waiver_max_days: int = DEFAULT_WAIVER_MAX_DAYS
     environments: dict[str, EnvironmentOverride] = field(default_factory=dict)
     environment: str | None = None  # set by for_environment
+    # line in gate.yaml of every rule key: "rules.<id>", "environments.<env>.rules.<id>"
+    rule_lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -270,13 +277,27 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
     rego = data.get("rego", {})
     kyverno = data.get("kyverno", {})
     inputs = data.get("inputs", {})
+    raw_waivers = data.get("waivers", [])
+    waiver_path: list[Any] = ["waivers"]
+    max_days = data.get("waiver_policy", {}).get("max_days", DEFAULT_WAIVER_MAX_DAYS)
+    if isinstance(raw_waivers, dict):
+        max_days = raw_waivers.get("max_days", max_days)
+        raw_waivers = raw_waivers.get("items", [])
+        waiver_path.append("items")
     waivers = []
-    for i, w in enumerate(data.get("waivers", [])):
-        line, _ = _position(tree, ["waivers", i])
+    for i, w in enumerate(raw_waivers):
+        line, _ = _position(tree, [*waiver_path, i])
         try:
             expires = dt.date.fromisoformat(w["expires"])
         except ValueError:
             raise ConfigError(f"waiver expires is not a date: {w['expires']!r}", path=str(path), line=line) from None
+        if "resource" not in w and w.get("scope") != "all":
+            raise ConfigError(
+                f"waiver for {w['rule']} names no resource",
+                path=str(path),
+                line=line,
+                hint="add resource: {kind, namespace, name} globs, or `scope: all` to waive it on every resource",
+            )
         res = w.get("resource", {})
         waivers.append(
             Waiver(
@@ -287,8 +308,15 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
                 resource=ResourceSelector(res.get("kind", "*"), res.get("namespace", "*"), res.get("name", "*")),
                 environments=tuple(w.get("environments", ())),
                 line=line,
+                scope_all=w.get("scope") == "all",
             )
         )
+    rule_lines: dict[str, int] = {}
+    for key in data.get("rules", {}):
+        rule_lines[f"rules.{key}"] = _position(tree, ["rules", key])[0] or 1
+    for env, override in data.get("environments", {}).items():
+        for key in override.get("rules", {}):
+            rule_lines[f"environments.{env}.rules.{key}"] = _position(tree, ["environments", env, "rules", key])[0] or 1
     gates = data.get("gates") or {"manifest": {"enabled": True}}
     return Profile(
         name=data.get("name", path.stem),
@@ -315,6 +343,8 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
         ),
         rules=_overrides(data.get("rules", {})),
         waivers=tuple(waivers),
+        waiver_max_days=max_days,
+        rule_lines=rule_lines,
         environments={
             name: EnvironmentOverride(
                 fail_on=Severity.parse(e["fail_on"]) if "fail_on" in e else None,

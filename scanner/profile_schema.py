@@ -93,18 +93,39 @@ _WAIVER = {
     "type": "object",
     "additionalProperties": False,
     "required": ["rule", "reason", "owner", "expires"],
+    "description": "An accepted risk: a rule on named resources, with a reason, an owner and an expiry date.",
     "properties": {
-        "rule": _GLOB,
+        "rule": {**_GLOB, "description": "Rule id or glob (CDG-K8S-001, kyverno:policy/*)."},
         "resource": {
             "type": "object",
             "additionalProperties": False,
+            "minProperties": 1,
+            "description": "Globs over the resource's identity; required unless `scope: all`.",
             "properties": {"kind": _GLOB, "namespace": _GLOB, "name": _GLOB},
         },
+        "scope": {"const": "all", "description": "Waive the rule on every resource (instead of `resource`)."},
         "environments": {"type": "array", "items": {"type": "string"}},
         "reason": {"type": "string", "minLength": 3},
         "owner": {"type": "string", "minLength": 1},
-        "expires": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "expires": {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}$",
+            "description": "YYYY-MM-DD; at most max_days (default 180) from today.",
+        },
     },
+}
+_MAX_DAYS = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "Longest a waiver may run: its expires is at most this many days from today (default 180).",
+}
+# `waivers:` is a list, or `{max_days: N, items: [...]}`: `items` applies to the
+# list form and `properties` to the mapping form, so errors stay specific.
+_WAIVERS = {
+    "type": ["array", "object"],
+    "items": _WAIVER,
+    "additionalProperties": False,
+    "properties": {"max_days": _MAX_DAYS, "items": {"type": "array", "items": _WAIVER}},
 }
 _ENGINE_PATHS = {"type": "array", "items": {"type": "string"}}
 
@@ -159,7 +180,12 @@ PROFILE_SCHEMA: dict[str, Any] = {
             },
         },
         "rules": _RULE_OVERRIDES,
-        "waivers": {"type": "array", "items": _WAIVER},
+        "waivers": _WAIVERS,
+        "waiver_policy": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"max_days": _MAX_DAYS},
+        },
         "environments": {
             "type": "object",
             "additionalProperties": {
@@ -180,3 +206,10 @@ PROFILE_SCHEMA: dict[str, Any] = {
 }
 
 
+
+
+def schema_text() -> str:
+    """`PROFILE_SCHEMA` as the text of `schemas/gate.schema.json` (stable: two-space indent, newline)."""
+    import json
+
+    return json.dumps(PROFILE_SCHEMA, indent=2, ensure_ascii=False) + "\n"

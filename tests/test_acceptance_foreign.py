@@ -43,7 +43,7 @@ def foreign_run(tmp_path_factory):
     target.mkdir()
     for source, name in SOURCES.items():
         shutil.copyfile(corpus / source, target / name)
-    proc = run_cdgate("check", "manifests", "-f", "json", "-o", "out.json", cwd=work)
+    proc = run_cdgate("check", "manifests", "-f", "json", "-o", "out.json", "--root", ".", cwd=work)
     assert "Traceback" not in proc.stderr, proc.stderr
     report_path = work / "out.json"
     assert report_path.is_file(), f"no JSON report (exit {proc.returncode}): {proc.stderr}"

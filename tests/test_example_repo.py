@@ -70,7 +70,7 @@ def planted_violations() -> list[Planted]:
 
 
 # Waivers are judged as of a fixed date so the test does not change meaning
-# when the example's valid waiver (2027-12-31) runs out.
+# when the example's valid waiver (2027-03-31) runs out.
 EXAMPLE_TODAY = "2026-11-22"
 
 

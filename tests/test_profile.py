@@ -92,10 +92,12 @@ waivers:
     owner: team-shop
     expires: "2027-03-01"
   - rule: CDG-K8S-002
+    scope: all
     reason: old
     owner: team-old
     expires: 2026-01-31
   - rule: "CDG-K8S-00[3]"
+    resource: {kind: Deployment}
     reason: soon
     owner: team-soon
     expires: 2026-11-30
@@ -134,7 +136,7 @@ def test_disabled_rule_and_severity_override(tmp_path):
 
 def test_errors_cannot_be_waived_or_disabled(tmp_path):
     profile = load_profile(
-        write(tmp_path, "rules:\n  CDG-ERR-001: {disabled: true}\nwaivers:\n  - {rule: '*', reason: all of it, owner: x, expires: '2030-01-01'}\n")
+        write(tmp_path, "rules:\n  CDG-ERR-001: {disabled: true}\nwaivers:\n  - {rule: '*', scope: all, reason: all of it, owner: x, expires: '2030-01-01'}\n")
     )
     error = finding("CDG-ERR-001")
     error.outcome = Outcome.ERROR

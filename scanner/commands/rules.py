@@ -68,21 +68,18 @@ def rule_as_dict(rule: Rule) -> dict[str, Any]:
 
 @rules.command("list")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--severity", help="Only rules of this severity.")
+@click.option("--severity", metavar="SEV[,SEV]", help="Only rules of these severities (comma list, any case), e.g. high,critical.")
 @_catalog_option
 @fail_closed
 def list_rules(fmt: str, severity: str | None, catalog_dir: Path | None) -> None:
     """List every rule: id, severity, title and compliance mapping."""
-    from scanner.findings import Severity
+    from scanner.gates.filters import parse_severity_list
 
     catalog = _load(catalog_dir)
     selected = list(catalog)
-    if severity:
-        try:
-            wanted = Severity.parse(severity)
-        except ValueError as exc:
-            raise ConfigError(str(exc), hint="use --severity critical|high|medium|low|info") from None
-        selected = [r for r in selected if r.severity is wanted]
+    if severity is not None:
+        wanted = parse_severity_list(severity)
+        selected = [r for r in selected if r.severity in wanted]
     if fmt == "json":
         click.echo(json.dumps([rule_as_dict(r) for r in selected], indent=2))
         return

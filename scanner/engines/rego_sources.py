@@ -45,7 +45,22 @@ def discover(paths: Iterable[Path | str]) -> PolicySources:
                 policies.add(path)
             elif path.suffix in DATA_SUFFIXES:
                 data.add(path)
+        if root.is_dir() and not any(p.suffix == ".rego" for p in candidates):
+            raise PolicyError("policy directory holds no .rego files", path=str(raw), hint=_no_policies_hint(candidates))
     return PolicySources(tuple(sorted(policies)), tuple(sorted(data)))
+
+
+def _no_policies_hint(files: Sequence[Path]) -> str:
+    """What to do about a policy directory without Rego: it may hold Kyverno policies."""
+    for path in files[:200]:
+        if path.suffix in (".yaml", ".yml"):
+            try:
+                head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+            except OSError:
+                continue
+            if "kyverno.io/" in head:
+                return "it holds Kyverno policies: list it under kyverno.policies in gate.yaml"
+    return "point at the folder holding your .rego files (conftest's default is ./policy)"
 
 
 def _walk(root: Path) -> list[Path]:

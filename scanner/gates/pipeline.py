@@ -24,7 +24,8 @@ from scanner.findings import Finding, GateResult, Verdict, finding_sort_key
 from scanner.gates.base import Gate, GateContext, GateRun, ProgressFactory
 from scanner.gates.registry import create_gates
 from scanner.gates.results import engine_failure, finding_from_raw, raw_from_problem
-from scanner.gates.waivers import WAIVER_GATE, apply_profile
+from scanner.gates.waivers import WAIVER_GATE, apply_profile, check_governance
+from scanner.inputs.skipping import PathSkipper
 from scanner.profile import Profile
 
 #: The pseudo-gate that holds input problems (files that could not be read or rendered).
@@ -46,6 +47,7 @@ class CheckRequest:
     catalog: Catalog | None = None
     on_stage: Callable[[str], None] | None = None  # stage names, for the terminal
     progress: ProgressFactory | None = None
+    skip: PathSkipper = PathSkipper()  # --skip-dirs / --skip-files
 
 
 def run_check(request: CheckRequest) -> Verdict:
@@ -53,6 +55,7 @@ def run_check(request: CheckRequest) -> Verdict:
     stage = request.on_stage or (lambda _name: None)
     profile = request.profile.for_environment(request.environment)
     catalog = request.catalog or load_catalog()
+    check_governance(request.profile, catalog, request.today)
 
     stage("compiling policies")
     gates = create_gates(profile, request.root)
@@ -69,6 +72,7 @@ def run_check(request: CheckRequest) -> Verdict:
             values_files=tuple(profile.inputs.values) + tuple(request.values_files),
             mode=request.mode,
             max_file_bytes=profile.inputs.max_file_bytes,
+            skip=request.skip,
         ),
     )
     input_gate = GateResult(
@@ -154,4 +158,5 @@ def fold_verdict(
         notices=outcome.notices,
         duration_s=time.perf_counter() - started if started is not None else 0.0,
         documents=documents,
+        root=context.root.resolve().as_posix(),
     )

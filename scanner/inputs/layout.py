@@ -110,6 +110,39 @@ def _subdirs(directory: Path) -> list[Path]:
         return []
 
 
+def misplaced_target(path: Path) -> tuple[str, str] | None:
+    """(message, hint) when a file given as a target is part of a chart, not a manifest.
+
+    A chart template is not YAML until Helm renders it (its `{{ }}` make the
+    parser say "complex mapping key"), and a values file is not a manifest.
+    Both are common first tries; both deserve a hint instead of a parse error.
+    """
+    chart = next((p for p in list(path.parents)[:4] if (p / "Chart.yaml").is_file()), None)
+    if chart is not None and "templates" in path.relative_to(chart).parts:
+        return (
+            f"a template of the Helm chart {chart.name}, not a manifest (Helm renders it)",
+            f"point at the chart directory instead: cdgate check {chart}",
+        )
+    if _VALUES_NAME.match(path.name) and (chart is not None or ENVIRONMENTS_DIR in path.parts) and not _has_kind(path):
+        where = f"the chart directory ({chart})" if chart is not None else "the chart directory"
+        return (
+            "a Helm values file, not a manifest",
+            f"point at {where} and pass this file with --values "
+            "(environments/<env>/values.yaml is picked up by --env)",
+        )
+    return None
+
+
+def _has_kind(path: Path) -> bool:
+    """True when the file's start has a top-level `kind:`: a manifest, whatever its name."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return re.search(r"^kind:\s*\S", head, flags=re.MULTILINE) is not None
+
+
 class LayoutWalker:
     """Walks targets into a `Plan`; one per `load_targets` call."""
 
@@ -139,6 +172,11 @@ class LayoutWalker:
         if real is None:
             return
         if real.is_file():
+            misplaced = misplaced_target(real)
+            if misplaced is not None:
+                message, hint = misplaced
+                self.plan.problems.append(InputProblem(self.show(target), None, None, message, hint, "target"))
+                return
             self._add_file(target, real, scope=self._scope_of(target))
             return
         if not real.is_dir():

@@ -20,6 +20,7 @@ from scanner.inputs.document import Document
 from scanner.inputs.layout import ChartDir, KustomizeDir, LayoutWalker, ManifestFile
 from scanner.inputs.limits import DEFAULT_MAX_FILE_BYTES, read_text_capped
 from scanner.inputs.problems import InputProblem, InputProblemError, LoadResult
+from scanner.inputs.skipping import PathSkipper
 
 __all__ = ["LoadOptions", "LoadResult", "InputProblem", "load_targets", "load_file"]
 
@@ -36,6 +37,7 @@ class LoadOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     helm_release_name: str | None = None  # default: chart directory name
     helm_namespace: str | None = None  # default: "default", as Helm's
+    skip: PathSkipper = PathSkipper()  # --skip-dirs / --skip-files
 
 
 class PathDisplay:
@@ -82,6 +84,8 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
 
     result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
     for item in plan.items:
+        if options.skip and _skipped(item, options.skip, show, result):
+            continue
         try:
             if isinstance(item, ManifestFile):
                 _load_manifest(item, options, show, result)
@@ -106,7 +110,25 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
                     kind="io",
                 )
             )
+    if options.skip:
+        kept = [d for d in result.documents if options.skip.skips_file(d.path) is None]
+        result.skipped += [(d.path, "matches --skip-dirs/--skip-files") for d in result.documents if d not in kept]
+        result.documents = kept
     return result
+
+
+def _skipped(item: ManifestFile | ChartDir | KustomizeDir, skip: PathSkipper, show: PathDisplay, result: LoadResult) -> bool:
+    """True (with a `skipped` entry) when a --skip-dirs/--skip-files glob takes this item."""
+    if isinstance(item, ManifestFile):
+        shown = show(item.path)
+        pattern = skip.skips_file(shown)
+    else:
+        shown = show(item.app_dir if isinstance(item, KustomizeDir) else item.path)
+        pattern = skip.skips_dir(shown)
+    if pattern is None:
+        return False
+    result.skipped.append((shown, f"matches skip glob {pattern!r}"))
+    return True
 
 
 def load_file(path: Path, shown: str, *, scope: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Document]:

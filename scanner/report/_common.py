@@ -28,24 +28,63 @@ def is_failing(finding: Finding, verdict: Verdict) -> bool:
     return fails_gate(finding, verdict.fail_on)
 
 
-def state_of(finding: Finding, verdict: Verdict) -> str:
-    """One word a person reads next to the finding.
+# The one vocabulary for a finding's outcome, shared by the table, JSON, SARIF,
+# Markdown, HTML and JUnit reports (and explained in the README's "Outcomes").
+STATE_MEANINGS: dict[str, str] = {
+    "error": "cdgate could not evaluate this; the run exits 2 and it cannot be waived",
+    "fail": "fails the gate: a violation at or above fail_on",
+    "expired-waiver": "fails the gate: a waiver matched it but has expired",
+    "waived": "accepted by an active waiver; does not fail the gate",
+    "warn": "reported only: an advisory rule, or a severity below fail_on",
+}
+STATES: tuple[str, ...] = tuple(STATE_MEANINGS)
 
-    `error` (could not evaluate), `fail` (fails the gate), `waived`,
-    `expired-waiver` (a waiver matched but has expired, so it fails again),
-    `warn` (advisory) or `below-threshold` (a violation under `fail_on`).
+
+def state_of(finding: Finding, verdict: Verdict) -> str:
+    """One word of `STATES` a person reads next to the finding.
+
+    Advisory findings and violations under `fail_on` are one state, `warn`:
+    for the reader both mean "reported, does not fail the gate".
     """
     if finding.outcome is Outcome.ERROR:
         return "error"
     if finding.waived:
         return "waived"
-    if finding.outcome is Outcome.WARN:
-        return "warn"
     if finding.waiver is not None and finding.waiver.expired and is_failing(finding, verdict):
         return "expired-waiver"
     if is_failing(finding, verdict):
         return "fail"
-    return "below-threshold"
+    return "warn"
+
+
+def state_counts(verdict: Verdict) -> dict[str, int]:
+    """How many findings are in each of `STATES` (every state present, zeros included)."""
+    counts = dict.fromkeys(STATES, 0)
+    for finding in verdict.findings:
+        counts[state_of(finding, verdict)] += 1
+    return counts
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The one-line verdict (`-q`): status, failing count by severity, and the first error.
+
+    Only failing findings are counted, so the numbers say why the gate failed;
+    on an error, the error itself (what and where) comes first.
+    """
+    failing = verdict.failing()
+    by_severity = [
+        f"{n} {s.value}" for s in SEVERITIES if (n := sum(1 for f in failing if f.severity is s))
+    ]
+    counted = f"{len(failing)} failing finding(s)" + (f" ({', '.join(by_severity)})" if by_severity else "")
+    errors = ordered(verdict.errors)
+    if not errors:
+        return f"{verdict.status.upper()}: {counted}"
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return (
+        f"{verdict.status.upper()}: cdgate could not evaluate: {where(first)}: "
+        f"{one_line(first.message, 300)}{more}; {counted}"
+    )
 
 
 def gate_state(gate: GateResult, verdict: Verdict) -> str:

@@ -1,4 +1,4 @@
-"""The console view: a table of findings and a verdict panel, and a progress bar.
+"""The console view: findings grouped by rule, a summary by rule, the verdict panel, a progress bar.
 
 Colour only when the output is a terminal (rich decides; `NO_COLOR` is
 honoured), so logs and files get plain text. Text from manifests is passed
@@ -11,26 +11,33 @@ import io
 import os
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, TextIO
 
 from scanner.findings import Finding, Outcome, Severity, Verdict
 from scanner.report._common import (
     SEVERITIES,
+    STATES,
     STATUS_HEADLINE,
     gate_state,
     is_failing,
+    one_line,
     ordered,
     resource_label,
+    state_counts,
     state_of,
     where,
 )
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
-DEFAULT_MAX_ROWS = 200
+#: Findings listed per rule before "…and N more" (`--show all` lists every one).
+DEFAULT_PER_RULE = 5
 PROGRESS_THRESHOLD = 50  # items; shorter runs finish before a bar is worth drawing
 PLAIN_WIDTH = 140
+INDENT = 4
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -45,75 +52,170 @@ STATE_STYLE = {
     "fail": "bold red",
     "expired-waiver": "bold red",
     "warn": "yellow",
-    "below-threshold": "dim",
     "waived": "dim",
 }
 
 
-def render_table(verdict: Verdict, *, width: int = PLAIN_WIDTH, max_rows: int | None = DEFAULT_MAX_ROWS) -> str:
+@dataclass(frozen=True)
+class RuleGroup:
+    """The findings of one rule at one severity and state: a heading and its blocks."""
+
+    rule_id: str
+    severity: Severity
+    state: str
+    title: str | None
+    findings: tuple[Finding, ...]
+
+
+def render_table(verdict: Verdict, *, width: int = PLAIN_WIDTH, per_rule: int | None = DEFAULT_PER_RULE) -> str:
     """The console view as plain text (no colour codes), e.g. for `-o report.txt`."""
     from rich.console import Console
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, no_color=True, color_system=None)
-    print_verdict(verdict, console=console, max_rows=max_rows)
-    return buffer.getvalue()
+    print_verdict(verdict, console=console, per_rule=per_rule)
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def print_verdict(
-    verdict: Verdict, *, console: Console | None = None, max_rows: int | None = DEFAULT_MAX_ROWS
+    verdict: Verdict, *, console: Console | None = None, per_rule: int | None = DEFAULT_PER_RULE
 ) -> None:
-    """Print the findings table and the verdict panel (stdout unless `console` is given)."""
+    """Print the findings grouped by rule, a summary by rule and the verdict panel.
+
+    Each finding is a block (resource, `file:line`, message) under its rule's
+    heading (severity, state, rule id, count), so nothing needs a column and
+    every field stays readable at any width. `per_rule=None` lists every
+    finding (`--show all`); otherwise each rule shows its first `per_rule`.
+    """
     from rich.console import Console
 
     if console is None:
-        # Logs and pipes default to 80 columns in rich, which folds every path;
-        # CI logs are wide, so use a wide plain layout unless COLUMNS says otherwise.
+        # Logs and pipes default to 80 columns in rich; CI logs are wide, so
+        # use a wider layout unless COLUMNS says otherwise.
         wide = not _is_tty(sys.stdout) and "COLUMNS" not in os.environ
         console = Console(width=PLAIN_WIDTH if wide else None)
-    for renderable in _renderables(verdict, max_rows):
-        console.print(renderable)
+    from rich.text import Text
+
+    for renderable in _renderables(verdict, per_rule, console):
+        # Text items are wrapped to the width already (`_indented`); wrapping
+        # them again would cost as much as the first time for nothing.
+        console.print(renderable, no_wrap=isinstance(renderable, Text), crop=False)
 
 
-def _renderables(verdict: Verdict, max_rows: int | None) -> list[RenderableType]:
-    from rich.table import Table
+def group_by_rule(verdict: Verdict) -> list[RuleGroup]:
+    """Unwaived findings grouped by (rule, severity, state), in the one finding order."""
+    groups: dict[tuple[str, Severity, str], list[Finding]] = {}
+    for finding in ordered([f for f in verdict.findings if not f.waived]):
+        key = (finding.rule_id, finding.severity, state_of(finding, verdict))
+        groups.setdefault(key, []).append(finding)
+    return [
+        RuleGroup(rule, severity, state, next((f.title for f in found if f.title), None), tuple(found))
+        for (rule, severity, state), found in groups.items()
+    ]
+
+
+def _renderables(verdict: Verdict, per_rule: int | None, console: Console) -> list[RenderableType]:
     from rich.text import Text
 
     items: list[RenderableType] = []
-    findings = ordered([f for f in verdict.findings if not f.waived])
-    if findings:
-        table = Table(title="cdgate findings", show_lines=False, expand=True, title_justify="left")
-        table.add_column("Severity", no_wrap=True)
-        table.add_column("State", no_wrap=True)
-        table.add_column("Rule", no_wrap=True)
-        table.add_column("Resource", overflow="fold", ratio=2, min_width=8)
-        table.add_column("Location", overflow="fold", ratio=3, min_width=10)
-        table.add_column("Message", overflow="fold", ratio=4, min_width=12)
-        shown = findings if max_rows is None else findings[:max_rows]
-        for f in shown:
-            table.add_row(*_row(f, verdict))
-        items.append(table)
-        if max_rows is not None and len(findings) > max_rows:
-            items.append(Text(f"…and {len(findings) - max_rows} more findings (use -f json for all of them)"))
+    groups = group_by_rule(verdict)
+    if groups:
+        total = sum(len(g.findings) for g in groups)
+        items.append(Text(f"cdgate findings ({total}, grouped by rule)", style="bold"))
+        for group in groups:
+            items.extend(_group_blocks(group, per_rule, console))
+        items.append(Text(""))
+        items.append(_indented(_rule_summary(groups), 0, console))
+        items.append(Text(""))
     items.append(_summary_panel(verdict))
     return items
 
 
-def _row(finding: Finding, verdict: Verdict) -> list[Any]:
+def _group_blocks(group: RuleGroup, per_rule: int | None, console: Console) -> list[RenderableType]:
     from rich.text import Text
 
-    state = state_of(finding, verdict)
-    message = finding.message
-    if finding.location.json_path:
-        message += f" [{finding.location.json_path}]"
-    return [
-        Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
-        Text(state, style=STATE_STYLE.get(state, "")),
-        Text(finding.rule_id),
-        Text(resource_label(finding)),
-        Text(where(finding)),
-        Text(message),
-    ]
+    room = console.width - INDENT
+    count = len(group.findings)
+    heading = Text()
+    heading.append(group.severity.value.upper(), style=SEVERITY_STYLE[group.severity])
+    heading.append(" ")
+    heading.append(group.state, style=STATE_STYLE.get(group.state, ""))
+    heading.append(" ")
+    heading.append(group.rule_id, style="bold")
+    heading.append(f" ({count} finding{'s' if count != 1 else ''})")
+    if group.title:
+        heading.append(f" {one_line(group.title)}", style="italic")
+    blocks: list[Text] = [Text(""), _indented(heading, 0, console)]
+    shown = group.findings if per_rule is None else group.findings[:per_rule]
+    for finding in shown:
+        head = Text("• ")
+        head.append(soft_break(resource_label(finding), room - 2), style="bold")
+        body = Text()
+        body.append(soft_break(where(finding), room), style="cyan")
+        body.append("\n")
+        body.append(soft_break(one_line(finding.message), room))
+        if finding.location.json_path:
+            body.append(soft_break(f" ({finding.location.json_path})", room), style="dim")
+        blocks += [_indented(head, 2, console), _indented(body, INDENT, console)]
+    hidden = count - len(shown)
+    if hidden:
+        more = Text(f"…and {hidden} more {group.rule_id} finding(s) (--show all lists every finding)", style="dim")
+        blocks.append(_indented(more, INDENT, console))
+    return [Text("\n").join(blocks)]
+
+
+def _indented(text: Text, indent: int, console: Console) -> Text:
+    """`text` wrapped to the console's width less `indent`, every line indented, no trailing spaces."""
+    from rich.text import Text
+
+    lines = text.wrap(console, max(console.width - indent, 10), overflow="fold")
+    out = Text()
+    for i, line in enumerate(lines):
+        line.rstrip()
+        if i:
+            out.append("\n")
+        out.append(" " * indent)
+        out.append_text(line)
+    return out
+
+
+def soft_break(text: str, room: int) -> str:
+    """`text` with every word longer than `room` split after a `/`, `.` or `[`.
+
+    rich wraps at spaces only and folds a longer word at the edge
+    (`Resour` / `ce`); a path or JSON path split at its own separators
+    stays readable.
+    """
+    if room < 8:
+        return text
+    return " ".join(_split_word(word, room) if len(word) > room else word for word in text.split(" "))
+
+
+def _split_word(word: str, room: int) -> str:
+    lines: list[str] = []
+    rest = word
+    while len(rest) > room:
+        cut = max(rest.rfind(sep, 0, room) for sep in "/.[:-")
+        cut = cut + 1 if cut > 0 else room
+        lines.append(rest[:cut])
+        rest = rest[cut:]
+    lines.append(rest)
+    return "\n".join(lines)
+
+
+def _rule_summary(groups: list[RuleGroup]) -> Text:
+    from rich.text import Text
+
+    text = Text("Findings by rule\n", style="bold")
+    for i, group in enumerate(groups):
+        if i:
+            text.append("\n")
+        text.append(f"{len(group.findings):>5} ")
+        text.append(group.severity.value, style=SEVERITY_STYLE[group.severity])
+        text.append(" ")
+        text.append(group.state, style=STATE_STYLE.get(group.state, ""))
+        text.append(f" {group.rule_id}")
+    return text
 
 
 def _summary_panel(verdict: Verdict) -> RenderableType:
@@ -134,10 +236,8 @@ def _summary_panel(verdict: Verdict) -> RenderableType:
         if i:
             text.append(" · ")
         text.append(f"{counts[s.value]} {s.value}", style=SEVERITY_STYLE[s] if counts[s.value] else "dim")
-    failing = len(verdict.failing())
-    waived = sum(1 for f in verdict.findings if f.waived)
-    warnings = sum(1 for f in verdict.findings if f.outcome is Outcome.WARN and not f.waived)
-    text.append(f"\nfailing {failing} · warnings {warnings} · waived {waived} · errors {len(verdict.errors)}")
+    states = state_counts(verdict)
+    text.append("\n" + " · ".join(f"{states[state]} {state}" for state in STATES))
     for g in verdict.gates:
         line = gate_state(g, verdict)
         style = {"skipped": "dim", "passed": "green", "failed": "red", "error": "magenta"}[line]

@@ -12,7 +12,8 @@ Markdown is capped for PR comments). Scripts can rely on its shape, which is
               "profile": "default", "environment": "prod",
               "targets": ["examples/cd-repo"], "duration_s": 0.42},
   "counts": {"by_severity": {"critical": 1, ...},   # active (unwaived) findings
-             "total": 7, "failing": 3, "warnings": 1, "errors": 0,
+             "by_state": {"error": 0, "fail": 2, "expired-waiver": 1, "waived": 1, "warn": 4},
+             "total": 7, "failing": 3, "warnings": 4, "errors": 0,
              "waived": 1, "expired_waivers": 1},
   "gates": [{"name": "manifest", "passed": false, "documents": 12,
              "skipped": null, "findings": 7, "failing": 3}],
@@ -32,7 +33,7 @@ Markdown is capped for PR comments). Scripts can rely on its shape, which is
 }
 ```
 
-`state` is one of error, fail, expired-waiver, waived, warn, below-threshold.
+`state` is one of `STATES` (error, fail, expired-waiver, waived, warn).
 Findings are ordered errors first, then by severity, file, line, rule and
 fingerprint, so two runs over the same input give the same bytes (apart from
 `duration_s`).
@@ -45,7 +46,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.findings import Finding, Outcome, Severity, Verdict
-from scanner.report._common import expired_waiver_findings, is_failing, ordered, state_of
+from scanner.report._common import STATES, expired_waiver_findings, is_failing, ordered, state_counts, state_of
 
 SCHEMA_VERSION = "cdgate.report/v1"
 
@@ -82,8 +83,14 @@ REPORT_SCHEMA: dict[str, Any] = {
         "counts": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["by_severity", "total", "failing", "warnings", "errors", "waived", "expired_waivers"],
+            "required": ["by_severity", "by_state", "total", "failing", "warnings", "errors", "waived", "expired_waivers"],
             "properties": {
+                "by_state": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": list(STATES),
+                    "properties": {state: {"type": "integer", "minimum": 0} for state in STATES},
+                },
                 "by_severity": {
                     "type": "object",
                     "additionalProperties": False,
@@ -127,7 +134,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                     "title": _NULLABLE_STRING,
                     "severity": {"enum": [s.value for s in Severity]},
                     "outcome": {"enum": [o.value for o in Outcome]},
-                    "state": {"enum": ["error", "fail", "expired-waiver", "waived", "warn", "below-threshold"]},
+                    "state": {"enum": list(STATES)},
                     "message": {"type": "string"},
                     "gate": {"type": "string"},
                     "engine": {"type": "string"},
@@ -183,6 +190,7 @@ REPORT_SCHEMA: dict[str, Any] = {
 def build_json_report(verdict: Verdict) -> dict[str, Any]:
     """The report as plain JSON-ready data (see the module docstring for the shape)."""
     findings = ordered(verdict.findings)
+    states = state_counts(verdict)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "cdgate", "version": __version__},
@@ -197,9 +205,10 @@ def build_json_report(verdict: Verdict) -> dict[str, Any]:
         },
         "counts": {
             "by_severity": verdict.counts(),
+            "by_state": states,
             "total": len(findings),
             "failing": len(verdict.failing()),
-            "warnings": sum(1 for f in findings if f.outcome is Outcome.WARN and not f.waived),
+            "warnings": states["warn"],  # the `warn` state: advisory, or below fail_on
             "errors": len(verdict.errors),
             "waived": sum(1 for f in findings if f.waived),
             "expired_waivers": len(expired_waiver_findings(verdict)),

@@ -118,7 +118,7 @@ def _render(verdict: Verdict, max_rows: int) -> str:
         ]
     )
     if others:
-        out.append(f"<details><summary>Warnings and findings below the threshold ({len(others)})</summary>")
+        out.append(f"<details><summary>Warnings: reported, not failing the gate ({len(others)})</summary>")
         out.append("")
         out += _findings_section(None, others, max_rows, "finding", verdict)
         out.append("</details>")

@@ -146,6 +146,20 @@ def artifact_uri(path: str) -> tuple[str, bool]:
     return quote(text, safe="/-._~!$&'()*+,;=@"), True
 
 
+def _original_uri_base_ids(verdict: Verdict) -> dict[str, Any]:
+    """`originalUriBaseIds` naming the directory `%SRCROOT%` stands for, when it is known."""
+    if not verdict.root:
+        return {}
+    base = "file://" + quote(verdict.root.rstrip("/") + "/", safe="/")
+    if not base.startswith("file:///"):
+        base = "file:///" + base[len("file://") :]
+    return {
+        "originalUriBaseIds": {
+            SRCROOT: {"uri": base, "description": {"text": "The repository root; result URIs are relative to it."}}
+        }
+    }
+
+
 # --- building ---------------------------------------------------------------
 
 
@@ -255,6 +269,7 @@ def _log(
                 "toolExecutionNotifications": notifications,
             }
         ],
+        **_original_uri_base_ids(verdict),
         "columnKind": "unicodeCodePoints",
         "results": results,
         "properties": run_properties,

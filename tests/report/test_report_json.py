@@ -30,7 +30,8 @@ def test_verdict_status_exit_code_and_counts():
     assert counts["by_severity"] == {"critical": 1, "high": 2, "medium": 2, "low": 1, "info": 1}
     assert counts["failing"] == 3  # critical, host network, expired waiver
     assert counts["waived"] == 1 and counts["expired_waivers"] == 1
-    assert counts["warnings"] == 1 and counts["errors"] == 0
+    assert counts["warnings"] == 4 and counts["errors"] == 0  # the `warn` state: one advisory, three below fail_on
+    assert counts["by_state"] == {"error": 0, "fail": 2, "expired-waiver": 1, "waived": 1, "warn": 4}
     assert counts["total"] == len(mixed_findings())
 
 
@@ -64,7 +65,7 @@ def test_findings_carry_every_contract_field():
     }
     assert by_rule["CDG-K8S-004"]["state"] == "expired-waiver"
     assert by_rule["CDG-K8S-004"]["waiver"]["expired"] is True
-    assert by_rule["CDG-K8S-010"]["state"] == "below-threshold"
+    assert by_rule["CDG-K8S-010"]["state"] == "warn"  # below fail_on: same word as an advisory rule
     assert by_rule["CDG-K8S-020"]["state"] == "warn"
     assert by_rule["CDG-K8S-005"]["location"]["start_line"] is None
 
