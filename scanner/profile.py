@@ -90,6 +90,15 @@ class KyvernoSettings:
 
 
 @dataclass(frozen=True)
+class GatekeeperSettings:
+    """`gatekeeper:` in gate.yaml: template/constraint files, synced kinds, external data."""
+
+    policies: tuple[Path, ...] = ()
+    sync: tuple[tuple[str, str, str], ...] = ()  # (group, version, kind) put into data.inventory
+    external_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # provider -> key -> value
+
+
+@dataclass(frozen=True)
 class InputSettings:
     max_file_bytes: int = 5 * 1024 * 1024
     values: tuple[Path, ...] = ()
@@ -114,6 +123,7 @@ class Profile:
     gates: dict[str, dict[str, Any]] = field(default_factory=lambda: {"manifest": {"enabled": True}})
     rego: RegoSettings = RegoSettings()
     kyverno: KyvernoSettings = KyvernoSettings()
+    gatekeeper: GatekeeperSettings = GatekeeperSettings()
     inputs: InputSettings = InputSettings()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
@@ -269,6 +279,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
     base = path.parent
     rego = data.get("rego", {})
     kyverno = data.get("kyverno", {})
+    gatekeeper = data.get("gatekeeper", {})
     inputs = data.get("inputs", {})
     waivers = []
     for i, w in enumerate(data.get("waivers", [])):
@@ -307,6 +318,11 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             bundled=kyverno.get("bundled", False),
             policies=_paths(kyverno.get("policies", []), base),
             audit_fails=kyverno.get("audit_fails", True),
+        ),
+        gatekeeper=GatekeeperSettings(
+            policies=_paths(gatekeeper.get("policies", []), base),
+            sync=tuple((s.get("group", ""), s.get("version", ""), s["kind"]) for s in gatekeeper.get("sync", [])),
+            external_data=gatekeeper.get("external_data", {}),
         ),
         inputs=InputSettings(
             max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),

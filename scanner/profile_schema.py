@@ -108,6 +108,34 @@ _WAIVER = {
 }
 _ENGINE_PATHS = {"type": "array", "items": {"type": "string"}}
 
+GATEKEEPER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Gatekeeper ConstraintTemplates and Constraints run in the manifest gate (docs/gatekeeper.md).",
+    "properties": {
+        "policies": {**_ENGINE_PATHS, "description": "Files or directories holding ConstraintTemplates and Constraints."},
+        "sync": {
+            "type": "array",
+            "description": "Kinds of scanned documents put into data.inventory, as Gatekeeper's sync config.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind"],
+                "properties": {
+                    "group": {"type": "string", "description": "API group; empty for the core group."},
+                    "version": {"type": "string", "description": "API version; empty for any."},
+                    "kind": {"type": "string", "minLength": 1, "description": "Kind, or * for every kind of the group."},
+                },
+            },
+        },
+        "external_data": {
+            "type": "object",
+            "description": "Responses for the external_data builtin: provider -> key -> value (providers are never called).",
+            "additionalProperties": {"type": "object"},
+        },
+    },
+}
+
 PROFILE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "cdgate profile (gate.yaml)",
@@ -149,6 +177,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "audit_fails": {"type": "boolean"},
             },
         },
+        "gatekeeper": GATEKEEPER_SCHEMA,
         "inputs": {
             "type": "object",
             "additionalProperties": False,
