@@ -240,12 +240,13 @@ def check_assertion(assertion: Any, violations: list[Violation]) -> AssertionRes
     if not isinstance(assertion, dict):
         return AssertionResult(repr(assertion), False, "an assertion must be a mapping")
     message = assertion.get("message")
-    text = f"violations: {assertion.get('violations', 'yes')}" + (f", message: {message}" if message is not None else "")
+    suffix = f", message: {message}" if message is not None else ""
     try:
         expected = _expected(assertion.get("violations"))
+        text = f"violations: {expected}{suffix}"
         pattern = re.compile(str(message)) if message is not None else None
     except (ValueError, re.error) as exc:
-        return AssertionResult(text, False, f"invalid assertion: {exc}")
+        return AssertionResult(f"violations: {assertion.get('violations')}{suffix}", False, f"invalid assertion: {exc}")
     matching = sum(1 for v in violations if pattern is None or pattern.search(v.message))
     messages = [v.message for v in violations]
     if expected == "yes":
