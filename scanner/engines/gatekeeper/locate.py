@@ -3,9 +3,10 @@
 Gatekeeper violations carry a message and free-form `details`, not a field
 path. Most library templates name the container (`Privileged container is
 not allowed: nginx, ...`) and the field (`securityContext`, `image`,
-`hostNetwork`), so the finding can point at that line instead of the top of
-the document: find the container whose name the message mentions, then step
-down into fields whose names the message mentions. `details` keys that name
+`hostNetwork`) or quote its value (`busybox:latest`), so the finding can
+point at that line instead of the top of the document: find the container
+whose name the message mentions, then step down into fields whose names the
+message mentions or whose text values it quotes. `details` keys that name
 labels or annotations point at `metadata.labels` / `metadata.annotations`.
 When nothing can be found the finding points at the document itself.
 """
@@ -41,16 +42,23 @@ def _mentions(message: str, word: str) -> bool:
     return bool(word) and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", message, re.IGNORECASE) is not None
 
 
+def _quotes_value(message: str, value: Any) -> bool:
+    """The message quotes this field's text value (an image, a host): at least 3 characters, not a number."""
+    return isinstance(value, str) and len(value) >= 3 and not value.isdigit() and _mentions(message, value)
+
+
 def _descend(obj: Any, path: JsonPath, message: str) -> JsonPath:
-    """Step into child keys the message names (longest name first), as far as they go."""
+    """Step into child keys the message names (longest name first), or whose value it quotes, as far as they go."""
     for _ in range(_MAX_DEPTH):
         node = _get(obj, path)
         if not isinstance(node, dict):
             break
-        named = sorted((k for k in node if isinstance(k, str) and _mentions(message, k)), key=len, reverse=True)
-        if not named:
+        keys = [k for k in node if isinstance(k, str)]
+        named = sorted((k for k in keys if _mentions(message, k)), key=len, reverse=True)
+        quoted = [k for k in keys if k != "name" and _quotes_value(message, node[k])]
+        if not named and not quoted:
             break
-        path = (*path, named[0])
+        path = (*path, (named or quoted)[0])
     return path
 
 
