@@ -83,8 +83,10 @@ def test(filenames: tuple[str, ...], operation: str) -> None:
     from scanner.engines.gatekeeper.review import build_inventory, object_review
     from scanner.engines.gatekeeper.template import is_template
 
+    from scanner.inputs.document import Document
+
     found = PolicyDocuments()
-    objects = []
+    objects: list[Document] = []
     for path in yaml_files([Path(f) for f in filenames]):
         docs = read_documents(path)
         collect(docs, found)
