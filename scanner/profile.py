@@ -80,6 +80,12 @@ class RegoSettings:
     data: tuple[Path, ...] = ()
     namespaces: tuple[str, ...] = ("main", "cdgate")
     params: dict[str, Any] = field(default_factory=dict)
+    engine: str = "regorus"  # or "opa-server": decisions from a remote OPA's Data API
+    url: str | None = None  # the OPA server, for engine opa-server
+    token_env: str | None = None  # environment variable holding its bearer token
+    timeout_s: float = 10.0  # total deadline of one decision, retries included
+    retries: int = 2
+    ca_file: Path | None = None  # CA bundle for the server's TLS certificate
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,12 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             data=_paths(rego.get("data", []), base),
             namespaces=tuple(rego.get("namespaces", ("main", "cdgate"))),
             params=rego.get("params", {}),
+            engine=rego.get("engine", "regorus"),
+            url=rego.get("url"),
+            token_env=rego.get("token_env"),
+            timeout_s=float(rego.get("timeout_s", 10.0)),
+            retries=int(rego.get("retries", 2)),
+            ca_file=_paths([rego["ca_file"]], base)[0] if rego.get("ca_file") else None,
         ),
         kyverno=KyvernoSettings(
             bundled=kyverno.get("bundled", False),

@@ -166,7 +166,18 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "data": _ENGINE_PATHS,
                 "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "params": {"type": "object"},
+                "engine": {
+                    "enum": ["regorus", "opa-server"],
+                    "description": "regorus in process (default), or a remote OPA server's Data API.",
+                },
+                "url": {"type": "string", "pattern": "^https?://", "description": "The OPA server (https, or http on loopback)."},
+                "token_env": {"type": "string", "minLength": 1, "description": "Environment variable holding the server's bearer token."},
+                "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "description": "Total deadline of one decision, retries included."},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 5, "description": "Retries after a connection error or 429/502/503/504."},
+                "ca_file": {"type": "string", "description": "CA bundle (PEM) for the server's certificate, relative to the profile."},
             },
+            "if": {"properties": {"engine": {"const": "opa-server"}}, "required": ["engine"]},
+            "then": {"required": ["url"]},
         },
         "kyverno": {
             "type": "object",
