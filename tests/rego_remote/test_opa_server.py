@@ -67,6 +67,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_real_opa_and_regorus_agree_on_the_bundled_policies(server: OpaHttpServer, documents: list) -> None:
     local = RegoPolicySet.compile([BUNDLED_REGO_DIR], environment=ENVIRONMENT, root=REPO)
     expected = decisions(local.evaluate(EvaluationRequest(documents, ENVIRONMENT)))
@@ -139,6 +140,7 @@ def write_profile(tmp_path: Path, rego: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cdgate_check_against_the_server_exits_1_and_against_a_dead_one_exits_2(server: OpaHttpServer, tmp_path: Path) -> None:
     target = str(REPO / "examples" / "cd-repo" / "services" / "service-b")
     good = write_profile(tmp_path, {"engine": "opa-server", "url": server.url, "token_env": "CDGATE_TEST_OPA_TOKEN"})
