@@ -107,6 +107,7 @@ class GatekeeperPolicies:
         self.constraints = list(constraints)
         self._external_data = _ExternalData(external_data or {})
         self._engines: PerThread[str, _ThreadEngine] = PerThread(self._build)
+        self._parameters_json: dict[str, str] = {}  # rule id -> JSON; a benign race fills it twice at worst
         for template in self.templates.values():
             check_compiles(template, self._external_data)
 
@@ -134,6 +135,7 @@ class GatekeeperPolicies:
         if labels is None and review.namespace:
             labels = namespace_labels(inventory, review.namespace)
         targets = review.match_targets(labels)
+        review_json = json.dumps(review.value, default=str)
         for constraint in self.constraints:
             if not constraint.action and not all_actions:
                 continue
@@ -150,17 +152,18 @@ class GatekeeperPolicies:
                 )
                 continue
             outcome.matched += 1
-            self._evaluate(constraint, review, inventory, outcome)
+            self._evaluate(constraint, review_json, inventory, outcome)
         return outcome
 
-    def _evaluate(self, constraint: Constraint, review: Review, inventory: Mapping[str, Any], outcome: ReviewOutcome) -> None:
+    def _evaluate(self, constraint: Constraint, review_json: str, inventory: Mapping[str, Any], outcome: ReviewOutcome) -> None:
         template = self.templates[constraint.kind]
         holder = self._engines.get(constraint.kind)
         try:
             holder.load_inventory(inventory)
-            holder.engine.set_input_json(
-                json.dumps({"review": review.value, "parameters": constraint.parameters}, default=str)
-            )
+            parameters = self._parameters_json.get(constraint.rule_id)
+            if parameters is None:
+                parameters = self._parameters_json[constraint.rule_id] = json.dumps(constraint.parameters, default=str)
+            holder.engine.set_input_json(f'{{"review": {review_json}, "parameters": {parameters}}}')
             value = json.loads(holder.engine.eval_rule_as_json(template.violation_rule))
         except BaseException as exc:  # pyo3 panics are BaseExceptions
             reraise_interrupts(exc)
