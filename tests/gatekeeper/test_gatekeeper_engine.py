@@ -223,3 +223,30 @@ def test_engines_are_built_per_thread(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert found == [1, 1, 1]
+
+
+def test_v1beta1_templates_and_their_schema_are_read(tmp_path: Path) -> None:
+    old = template("K8sRequiredLabelsX", LABELS_REGO, schema={"type": "object", "properties": {"labels": {"type": "array"}}})
+    old["apiVersion"] = "templates.gatekeeper.sh/v1beta1"
+    p = policies(tmp_path, old, constraint("K8sRequiredLabelsX", "l", parameters={"labels": ["owner"]}))
+    assert messages(p, pod()) == ['you must provide labels: {"owner"}']
+
+
+def test_a_cel_only_template_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    from scanner.errors import PolicyError
+
+    cel = template("K8sCelOnly", "package x\n")
+    cel["spec"]["targets"] = [{"target": "admission.k8s.gatekeeper.sh",
+                               "code": [{"engine": "K8sNativeValidation", "source": {"validations": [{"expression": "true"}]}}]}]
+    with pytest.raises(PolicyError) as caught:
+        policies(tmp_path, cel, constraint("K8sCelOnly", "c"))
+    assert "K8sNativeValidation" in str(caught.value) and "engine: Rego" in str(caught.value)
+
+
+def test_a_template_named_unlike_its_kind_is_refused(tmp_path: Path) -> None:
+    from scanner.errors import PolicyError
+
+    bad = template("K8sRequiredLabelsX", LABELS_REGO)
+    bad["metadata"]["name"] = "required-labels"
+    with pytest.raises(PolicyError, match="k8srequiredlabelsx"):
+        policies(tmp_path, bad)
