@@ -250,3 +250,26 @@ def test_a_template_named_unlike_its_kind_is_refused(tmp_path: Path) -> None:
     bad["metadata"]["name"] = "required-labels"
     with pytest.raises(PolicyError, match="k8srequiredlabelsx"):
         policies(tmp_path, bad)
+
+
+def test_scoped_enforcement_takes_the_action_for_cdgates_enforcement_points(tmp_path: Path) -> None:
+    def scoped(name: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+        doc = constraint("K8sRequiredLabelsX", name, parameters={"labels": ["owner"]}, action="scoped")
+        doc["spec"]["scopedEnforcementActions"] = actions
+        return doc
+
+    docs = [
+        template("K8sRequiredLabelsX", LABELS_REGO),
+        scoped("audit-deny-admission-warn", [
+            {"action": "deny", "enforcementPoints": [{"name": "audit.gatekeeper.sh"}]},
+            {"action": "warn", "enforcementPoints": [{"name": "validation.gatekeeper.sh"}]},
+        ]),
+        scoped("audit-only", [{"action": "deny", "enforcementPoints": [{"name": "audit.gatekeeper.sh"}]}]),
+        scoped("everywhere", [{"action": "deny", "enforcementPoints": [{"name": "*"}]}]),
+    ]
+    engine = GatekeeperEngine(policies(tmp_path, *docs))
+    levels = {r.rule_id: r.level for r in engine.evaluate(EvaluationRequest([Document(pod(), "p.yaml")]))}
+    assert levels == {
+        "gatekeeper:K8sRequiredLabelsX/audit-deny-admission-warn": Level.WARN,
+        "gatekeeper:K8sRequiredLabelsX/everywhere": Level.DENY,
+    }
