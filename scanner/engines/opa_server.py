@@ -146,6 +146,13 @@ def compile_for_profile(profile: Profile, root: Path) -> OpaServerPolicySet | No
     if settings.engine != "opa-server":
         return None
     where = str(profile.path) if profile.path else None
+    ignored = [name for name, value in (("policies", settings.policies), ("data", settings.data), ("params", settings.params)) if value]
+    if ignored:
+        raise ConfigError(
+            f"rego.{', rego.'.join(ignored)} cannot be used with rego.engine opa-server: the server evaluates its own policies and data",
+            path=where,
+            hint="load them into the OPA server, or remove them from gate.yaml (environments.*.rego.params too)",
+        )
     if not settings.url:
         raise ConfigError("rego.engine is opa-server but rego.url is not set", path=where, hint="set rego.url to the OPA server")
     try:

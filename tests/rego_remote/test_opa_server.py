@@ -155,3 +155,20 @@ def test_cdgate_check_against_the_server_exits_1_and_against_a_dead_one_exits_2(
     assert down.returncode == 2
     errors = [f for f in json.loads(down.stdout)["findings"] if f["outcome"] == "error"]
     assert errors and "check that the server is up" in errors[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("rego", "says"),
+    [
+        ({"engine": "opa-server", "url": "http://127.0.0.1:1", "params": {"allowed_registries": ["r"]}}, "rego.params cannot be used"),
+        ({"engine": "opa-server", "url": "http://127.0.0.1:1", "policies": ["team/"]}, "rego.policies cannot be used"),
+        ({"engine": "opa-server", "url": "http://opa.example.com"}, "plain http to a non-loopback host"),
+    ],
+)
+def test_profiles_that_would_check_less_than_they_say_are_refused(tmp_path: Path, rego: dict, says: str) -> None:
+    from scanner.engines.opa_server import compile_for_profile
+    from scanner.errors import ConfigError
+    from scanner.profile import load_profile
+
+    with pytest.raises(ConfigError, match=says):
+        compile_for_profile(load_profile(write_profile(tmp_path, rego)), tmp_path)

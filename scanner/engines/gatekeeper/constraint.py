@@ -32,6 +32,10 @@ _ACTION_STRENGTH = {"dryrun": 0, "warn": 1, "deny": 2}
 _SCHEMA_NOISE = re.compile(r"^x-kubernetes-")
 
 
+class ParameterSchemaError(PolicyError):
+    """A constraint's parameters fail its template's openAPIV3Schema (gator's ErrSchema)."""
+
+
 @dataclass(frozen=True)
 class Constraint:
     """A parsed constraint, checked against its template."""
@@ -161,7 +165,7 @@ def validate_parameters(parameters: Any, template: ConstraintTemplate, doc: Docu
     err = errors[0]
     field_path = ("spec", "parameters", *err.absolute_path)
     shown = ".".join(str(p) for p in ("parameters", *err.absolute_path))
-    raise PolicyError(
+    raise ParameterSchemaError(
         f"{prefix}: {shown}: {err.message} (schema of template {template.name})",
         path=doc.path,
         line=doc.line_for(field_path),

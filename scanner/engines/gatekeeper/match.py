@@ -181,7 +181,7 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value if v is not None)
 
 
-def parse_selector(raw: Any, where: str, fail: "FailAt") -> LabelSelector | None:
+def parse_selector(raw: Any, where: str, fail: FailAt) -> LabelSelector | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from scanner.engines.gatekeeper.client import GatekeeperPolicies, PolicyDocuments, Violation, collect, compile_policies
+from scanner.engines.gatekeeper.constraint import ParameterSchemaError
 from scanner.engines.gatekeeper.files import read_documents
 from scanner.engines.gatekeeper.review import Review, admission_review, build_inventory, object_review
 from scanner.errors import CdgateError, PolicyError
@@ -157,8 +158,8 @@ def _run_test(test: Mapping[str, Any], base: Path, compiled: dict[tuple[str, str
                 )
             policies = compile_policies(found)
             compiled[key] = policies
-    except PolicyError as exc:
-        if test.get("invalid") is True and "parameters" in exc.message and "schema of template" in exc.message:
+    except ParameterSchemaError as exc:
+        if test.get("invalid") is True:
             return result  # an invalid constraint, rejected by the schema as the test expects
         result.error = str(exc)
         return result
