@@ -14,7 +14,8 @@ error lines still point into the template file:
    one call. A `;` at the end of the first line separates them, as in OPA.
 3. `not f(x.y)` where an argument is a reference: OPA evaluates the
    reference outside the negation, so a missing `x.y` makes the body fail;
-   regorus says `not` is true. The line becomes
+   regorus says `not` is true. References with a `[_]` wildcard are left
+   alone (binding them first would change what `not` ranges over). The line becomes
    `__cdgate_ref_L_0 := x.y; not f(__cdgate_ref_L_0)`, which OPA and regorus
    read alike.
 4. `sprintf("... %v", [a])` with fewer arguments than verbs: OPA (Go's fmt)
@@ -67,7 +68,7 @@ def _hoist_negated_call(line: str, number: int) -> str:
         return line
     bindings, new_args = [], []
     for k, arg in enumerate(args):
-        if _REFERENCE.match(arg):
+        if _REFERENCE.match(arg) and "[_]" not in arg:  # a wildcard would change what `not` ranges over
             name = f"__cdgate_ref_{number}_{k}"
             bindings.append(f"{name} := {arg}")
             new_args.append(name)
