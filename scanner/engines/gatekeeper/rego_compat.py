@@ -1,4 +1,4 @@
-"""Two Rego v0 forms that OPA accepts and regorus' v0 parser does not, rewritten line for line.
+"""Rego v0 forms that OPA and regorus read differently, rewritten line for line so regorus gives OPA's answer.
 
 Gatekeeper templates are parsed by OPA. regorus (0.13) differs on three forms
 the library's templates use; the rewrites keep every line where it was, so
@@ -101,14 +101,13 @@ def _fill_missing_arguments(line: str) -> str:
 
 
 def regorus_compatible(text: str) -> str:
-    """`text` with the two forms above rewritten; every other line is left as it is."""
+    """`text` with the four forms above rewritten; every other line is left as it is."""
     lines = text.split("\n")
     head: str | None = None
     for i, line in enumerate(lines):
         opened = _RULE_OPEN.match(line)
         if opened and not _NOT_A_HEAD.match(line):
             head = opened.group("head")
-            head = re.sub(r"\s+(else)\b.*$", "", head)
         elif _EXTRA_BODY.match(line) and head is not None:
             lines[i] = f"}} {head} {{"
         elif line and not line[0].isspace() and line[0] != "}" and not line.startswith("#"):
