@@ -1,6 +1,6 @@
 """Rego v0 forms that OPA and regorus read differently, rewritten line for line so regorus gives OPA's answer.
 
-Gatekeeper templates are parsed by OPA. regorus (0.13) differs on three forms
+Gatekeeper templates are parsed by OPA. regorus (0.13) differs on four forms
 the library's templates use; the rewrites keep every line where it was, so
 error lines still point into the template file:
 
