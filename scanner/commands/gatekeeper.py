@@ -28,7 +28,8 @@ def verify(paths: tuple[str, ...], verbose: bool) -> None:
     """Run every suite.yaml under PATHS as `gator verify` does, strictly.
 
     Prints one line per suite, the failing tests and cases with the reason,
-    and a total. Exit 0 only when every assertion of every suite holds.
+    and a total. Exit 0 only when every assertion of every suite holds, 2
+    when a suite file cannot be read, else 1.
     """
     from scanner.engines.gatekeeper.verify import find_suites, run_suite
 
@@ -36,9 +37,10 @@ def verify(paths: tuple[str, ...], verbose: bool) -> None:
     if not suites:
         click.echo("cdgate: error: no suite.yaml found (pass suite files or directories holding them)", err=True)
         sys.exit(EXIT_ERROR)
-    suites_ok = cases_ok = cases_total = 0
+    suites_ok = cases_ok = cases_total = unreadable = 0
     for path in suites:
         outcome = run_suite(path)
+        unreadable += bool(outcome.error)
         passed, total = outcome.counts()
         suites_ok += outcome.passed
         cases_ok += passed
@@ -59,6 +61,9 @@ def verify(paths: tuple[str, ...], verbose: bool) -> None:
                     if not assertion.passed:
                         click.echo(f"        {assertion.text}: {assertion.detail}")
     click.echo(f"Total: {suites_ok}/{len(suites)} suites passed, {cases_ok}/{cases_total} cases passed (strict)")
+    if unreadable:
+        click.echo(f"cdgate: error: {unreadable} suite(s) could not be read (see the errors above)", err=True)
+        sys.exit(EXIT_ERROR)
     sys.exit(EXIT_PASSED if suites_ok == len(suites) else EXIT_FAILED)
 
 

@@ -132,3 +132,12 @@ def test_gator_test_reports_violations_and_exits_1(tmp_path: Path) -> None:
     assert "deny: 1" in result.stdout
     write(tmp_path / "pods.yaml", pod("good", labels={"owner": "x"}))
     assert run_cdgate("gatekeeper", "test", "-f", str(tmp_path)).returncode == 0
+
+
+def test_a_suite_that_does_not_parse_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    make_suite(tmp_path)
+    (tmp_path / "suite.yaml").write_text("kind: Suite\ntests:\n  - name: a\n    cases: [\n")
+    result = run_cdgate("gatekeeper", "verify", str(tmp_path))
+    assert result.returncode == 2
+    assert f"{tmp_path.as_posix()}/suite.yaml:" in result.stdout
+    assert "could not be read" in result.stderr
