@@ -90,3 +90,38 @@ def test_rewritten_policy_gives_opas_answer(text: str, query: str, input_value: 
 def test_policies_without_those_forms_are_left_alone() -> None:
     text = 'package p\n\nviolation[{"msg": msg}] {\n  not input.x\n  c := input.y[_]\n  msg := sprintf("%v", [c])\n}\n'
     assert regorus_compatible(text) == text
+
+
+DEPRECATED_BUILTINS = """\
+package k8sbuiltins
+
+violation[{"msg": msg}] {
+  re_match("^(extensions|networking.k8s.io)$", input.review.kind.group)
+  not re_match("^z", "abc")
+  any([false, true])
+  all([true, true])
+  not all([true, false])
+  count(set_diff({1, 2, 3}, {1})) == 2
+  count(cast_set([1, 1, 2])) == 2
+  cast_array({"a"}) == ["a"]
+  cast_string("s") == "s"
+  net.cidr_overlap("10.0.0.0/8", "10.1.2.3")
+  not net.cidr_overlap("10.0.0.0/8", "192.168.0.1")
+  msg := crypto.sha256("a")
+}
+"""
+
+
+def test_opa_builtins_regorus_lacks_are_provided_with_opas_meaning(tmp_path) -> None:
+    from gk_helpers import constraint, template, write
+    from scanner.engines.gatekeeper.client import load_policies
+    from scanner.engines.gatekeeper.review import object_review
+
+    path = write(tmp_path / "p.yaml", template("K8sBuiltins", DEPRECATED_BUILTINS), constraint("K8sBuiltins", "b"))
+    policies = load_policies([path], tmp_path)
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"}}
+    outcome = policies.review(object_review(ingress), {})
+    assert not outcome.errors, outcome.errors
+    assert [v.message for v in outcome.violations] == ["ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+    assert policies.review(object_review(pod), {}).violations == []

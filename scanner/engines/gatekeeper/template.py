@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from scanner.engines.gatekeeper.builtins import builtins_called
 from scanner.engines.gatekeeper.rego_compat import regorus_compatible
 from scanner.engines.per_thread import reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
@@ -183,8 +184,9 @@ ExternalData = Callable[[Any], Any]
 def build_engine(template: ConstraintTemplate, external_data: ExternalData) -> Any:
     """A fresh regorus engine holding the template's Rego and libs.
 
-    `external_data` answers Gatekeeper's `external_data` builtin; it is
-    registered only for templates that call it. Raises PolicyError with the
+    `external_data` answers Gatekeeper's `external_data` builtin; it and
+    OPA's builtins regorus lacks (`builtins.py`) are registered only for
+    templates that call them. Raises PolicyError with the
     template file and the YAML line of a Rego syntax or compile error.
     """
     import regorus  # type: ignore[import-untyped]
@@ -194,6 +196,8 @@ def build_engine(template: ConstraintTemplate, external_data: ExternalData) -> A
     engine.add_data({"inventory": {}})
     if template.uses_external_data:
         engine.add_extension("external_data", 1, external_data)
+    for name, (arity, function) in builtins_called([m.text for m in template.modules]).items():
+        engine.add_extension(name, arity, function)
     for module in template.modules:
         try:
             engine.add_policy(module.name, module.text if template.rego_v1 else regorus_compatible(module.text))
