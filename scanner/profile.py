@@ -84,6 +84,12 @@ class RegoSettings:
     data: tuple[Path, ...] = ()
     namespaces: tuple[str, ...] = ("main", "cdgate")
     params: dict[str, Any] = field(default_factory=dict)
+    engine: str = "regorus"  # or "opa-server": decisions from a remote OPA's Data API
+    url: str | None = None  # the OPA server, for engine opa-server
+    token_env: str | None = None  # environment variable holding its bearer token
+    timeout_s: float = 10.0  # total deadline of one decision, retries included
+    retries: int = 2
+    ca_file: Path | None = None  # CA bundle for the server's TLS certificate
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,15 @@ class KyvernoSettings:
     bundled: bool = False
     policies: tuple[Path, ...] = ()
     audit_fails: bool = True  # Audit-mode failures still fail the merge gate
+
+
+@dataclass(frozen=True)
+class GatekeeperSettings:
+    """`gatekeeper:` in gate.yaml: template/constraint files, synced kinds, external data."""
+
+    policies: tuple[Path, ...] = ()
+    sync: tuple[tuple[str, str, str], ...] = ()  # (group, version, kind) put into data.inventory
+    external_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # provider -> key -> value
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class Profile:
     gates: dict[str, dict[str, Any]] = field(default_factory=lambda: {"manifest": {"enabled": True}})
     rego: RegoSettings = RegoSettings()
     kyverno: KyvernoSettings = KyvernoSettings()
+    gatekeeper: GatekeeperSettings = GatekeeperSettings()
     inputs: InputSettings = InputSettings()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
@@ -276,6 +292,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
     base = path.parent
     rego = data.get("rego", {})
     kyverno = data.get("kyverno", {})
+    gatekeeper = data.get("gatekeeper", {})
     inputs = data.get("inputs", {})
     raw_waivers = data.get("waivers", [])
     waiver_path: list[Any] = ["waivers"]
@@ -330,11 +347,22 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             data=_paths(rego.get("data", []), base),
             namespaces=tuple(rego.get("namespaces", ("main", "cdgate"))),
             params=rego.get("params", {}),
+            engine=rego.get("engine", "regorus"),
+            url=rego.get("url"),
+            token_env=rego.get("token_env"),
+            timeout_s=float(rego.get("timeout_s", 10.0)),
+            retries=int(rego.get("retries", 2)),
+            ca_file=_paths([rego["ca_file"]], base)[0] if rego.get("ca_file") else None,
         ),
         kyverno=KyvernoSettings(
             bundled=kyverno.get("bundled", False),
             policies=_paths(kyverno.get("policies", []), base),
             audit_fails=kyverno.get("audit_fails", True),
+        ),
+        gatekeeper=GatekeeperSettings(
+            policies=_paths(gatekeeper.get("policies", []), base),
+            sync=tuple((s.get("group", ""), s.get("version", ""), s["kind"]) for s in gatekeeper.get("sync", [])),
+            external_data=gatekeeper.get("external_data", {}),
         ),
         inputs=InputSettings(
             max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),

@@ -129,6 +129,34 @@ _WAIVERS = {
 }
 _ENGINE_PATHS = {"type": "array", "items": {"type": "string"}}
 
+GATEKEEPER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Gatekeeper ConstraintTemplates and Constraints run in the manifest gate (docs/gatekeeper.md).",
+    "properties": {
+        "policies": {**_ENGINE_PATHS, "description": "Files or directories holding ConstraintTemplates and Constraints."},
+        "sync": {
+            "type": "array",
+            "description": "Kinds of scanned documents put into data.inventory, as Gatekeeper's sync config.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind"],
+                "properties": {
+                    "group": {"type": "string", "description": "API group; empty for the core group."},
+                    "version": {"type": "string", "description": "API version; empty for any."},
+                    "kind": {"type": "string", "minLength": 1, "description": "Kind, or * for every kind of the group."},
+                },
+            },
+        },
+        "external_data": {
+            "type": "object",
+            "description": "Responses for the external_data builtin: provider -> key -> value (providers are never called).",
+            "additionalProperties": {"type": "object"},
+        },
+    },
+}
+
 PROFILE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "cdgate profile (gate.yaml)",
@@ -159,7 +187,18 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "data": _ENGINE_PATHS,
                 "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "params": {"type": "object"},
+                "engine": {
+                    "enum": ["regorus", "opa-server"],
+                    "description": "regorus in process (default), or a remote OPA server's Data API.",
+                },
+                "url": {"type": "string", "pattern": "^https?://", "description": "The OPA server (https, or http on loopback)."},
+                "token_env": {"type": "string", "minLength": 1, "description": "Environment variable holding the server's bearer token."},
+                "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 300, "description": "Total deadline of one decision, retries included."},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 5, "description": "Retries after a connection error or 429/502/503/504."},
+                "ca_file": {"type": "string", "description": "CA bundle (PEM) for the server's certificate, relative to the profile."},
             },
+            "if": {"properties": {"engine": {"const": "opa-server"}}, "required": ["engine"]},
+            "then": {"required": ["url"]},
         },
         "kyverno": {
             "type": "object",
@@ -170,6 +209,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "audit_fails": {"type": "boolean"},
             },
         },
+        "gatekeeper": GATEKEEPER_SCHEMA,
         "inputs": {
             "type": "object",
             "additionalProperties": False,

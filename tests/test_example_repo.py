@@ -353,3 +353,13 @@ def test_readme_lists_every_planted_violation_at_its_line():
     for planted in planted_violations():
         ref = f"{Path(planted.path).relative_to(EXAMPLE_REL).as_posix()}:{planted.line}"
         assert ref in readme, f"README.md does not list {ref} ({planted.what})"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_gatekeeper_constraint_denies_the_latest_tag(environment, sarif_dir):
+    """The example's Gatekeeper template + constraint run in the gate, at the image line."""
+    _code, sarif, _ = check_example(environment, sarif_dir)
+    deployment = f"{EXAMPLE_REL}/services/service-b/templates/deployment.yaml"
+    line = next(n for n, t in enumerate((REPO / deployment).read_text().splitlines(), 1) if "busybox:latest" in t)
+    found = [r for r in results_of(sarif) if r.rule_id == "gatekeeper:CdgateImageTags/no-latest-tag"]
+    assert [(r.path, r.line, r.state) for r in found] == [(deployment, line, "fail")]

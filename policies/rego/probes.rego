@@ -24,5 +24,5 @@ deny contains {
 	some c in pods.containers
 	c.field == "containers"
 	some field, probe in _probes
-	not is_object(c.container[field])
+	not is_object(object.get(c.container, field, null)) # object.get: real OPA makes `not f(x[k])` undefined when x[k] is missing
 }

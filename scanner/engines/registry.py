@@ -21,7 +21,9 @@ EngineFactory = Callable[[Profile, Path], "PolicyEngine | None"]
 #: name -> "module:function"; evaluation order is this order.
 ENGINE_FACTORIES: dict[str, str] = {
     "rego": "scanner.engines.rego:compile_for_profile",
+    "opa-server": "scanner.engines.opa_server:compile_for_profile",
     "kyverno": "scanner.engines.kyverno:compile_for_profile",
+    "gatekeeper": "scanner.engines.gatekeeper.engine:compile_for_profile",
 }
 
 

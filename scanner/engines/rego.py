@@ -282,29 +282,7 @@ class RegoPolicySet:
         return results
 
     def _result(self, pkg: RegoPackage, rule: str, item: Any, doc: Document | None) -> RawResult:
-        level = Level.WARN if rule == "warn" else Level.DENY
-        if not isinstance(item, dict):
-            return RawResult(ENGINE, pkg.name, str(item), level, document=doc, policy_path=pkg.path)
-        message = item.get("msg") or item.get("message") or json.dumps(item, sort_keys=True)
-        path = item.get("path")
-        json_path = None
-        if isinstance(path, (list, str)) and path:
-            from scanner.inputs.document import format_json_path, parse_json_path
-
-            json_path = format_json_path(parse_json_path(path))
-        rule_id = item.get("rule_id") or item.get("id")
-        return RawResult(
-            ENGINE,
-            pkg.name,
-            str(message),
-            level,
-            rule_id=str(rule_id) if rule_id else None,
-            document=doc,
-            json_path=json_path,
-            severity=item.get("severity"),
-            title=item.get("title"),
-            policy_path=pkg.path,
-        )
+        return result_from_item(pkg, rule, item, doc)
 
     def _error(self, pkg: RegoPackage, exc: BaseException, doc: Document | None) -> RawResult:
         report = parse_regorus_error(exc)
@@ -321,11 +299,40 @@ class RegoPolicySet:
         )
 
 
+def result_from_item(pkg: RegoPackage, rule: str, item: Any, doc: Document | None) -> RawResult:
+    """One entry of a deny/violation/warn set as a RawResult (shared with the remote OPA engine)."""
+    level = Level.WARN if rule == "warn" else Level.DENY
+    if not isinstance(item, dict):
+        return RawResult(ENGINE, pkg.name, str(item), level, document=doc, policy_path=pkg.path)
+    message = item.get("msg") or item.get("message") or json.dumps(item, sort_keys=True)
+    path = item.get("path")
+    json_path = None
+    if isinstance(path, (list, str)) and path:
+        from scanner.inputs.document import format_json_path, parse_json_path
+
+        json_path = format_json_path(parse_json_path(path))
+    rule_id = item.get("rule_id") or item.get("id")
+    return RawResult(
+        ENGINE,
+        pkg.name,
+        str(message),
+        level,
+        rule_id=str(rule_id) if rule_id else None,
+        document=doc,
+        json_path=json_path,
+        severity=item.get("severity"),
+        title=item.get("title"),
+        policy_path=pkg.path,
+    )
+
+
 PROGRESS_CHUNK = 50  # documents per progress step
 
 
 def compile_for_profile(profile: Profile, root: Path) -> RegoPolicySet | None:
     """The engine factory: bundled and team Rego from the profile, or None when there is none."""
+    if profile.rego.engine != "regorus":
+        return None  # an OPA server decides instead (scanner.engines.opa_server)
     paths: list[Path] = []
     if profile.rego.bundled:
         paths.append(BUNDLED_REGO_DIR)
