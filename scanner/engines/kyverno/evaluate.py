@@ -39,6 +39,7 @@ class EvalInputs:
     exceptions: list[PolicyException] = field(default_factory=list)
     old_object: dict[str, Any] | None = None
     seconds: float = 2.0
+    cel_data: Any = None  # scanner.engines.cel.external.ExternalData for Kyverno's CEL data libraries
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -115,7 +116,44 @@ class RuleRunner:
             return self._foreach(spec["foreach"] or [], data, element, nesting)
         if "podSecurity" in spec and top:
             return self._pod_security(spec["podSecurity"] or {})
+        if self.rule.cel is not None and top:
+            return self._cel()
         return None
+
+    def _cel(self) -> _Verdict | None:
+        """`validate.cel`: the rule's CEL expressions on the resource (its Pod template for autogen rules)."""
+        from scanner.engines.cel.checks import run_checks
+        from scanner.engines.cel.request import UserInfo, pod_view, request_variable
+
+        assert self.rule.cel is not None
+        request = self.inputs.request
+        obj = self.resource
+        old = self.inputs.old_object
+        if self.rule.autogen_template:
+            obj = pod_view(obj, with_metadata=False) or obj
+            old = pod_view(old, with_metadata=False) if old else None
+        meta = as_map(self.resource.get("metadata"))
+        namespace = str(meta.get("namespace") or "")
+        labels = self.inputs.namespace_labels.get(namespace)
+        namespace_object = {"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}} if namespace else None
+        user = UserInfo(request.username, tuple(request.groups))
+        is_delete = request.operation == "DELETE"
+        data = {
+            "object": None if is_delete else obj,
+            "oldObject": obj if is_delete else old,
+            "request": request_variable(self.resource, request.operation, user, old),
+            "namespaceObject": namespace_object,
+            "params": None,
+        }
+        outcome = run_checks(self.rule.cel, data, self.inputs.cel_data)
+        if outcome.status == SKIP:
+            return _Verdict(SKIP, "match conditions not met")
+        if outcome.status == ERROR:
+            return _Verdict(ERROR, f"rule {self.rule.name} CEL error: {outcome.error}")
+        if outcome.status == FAIL:
+            return _Verdict(FAIL, "; ".join(v.message for v in outcome.violations))
+        return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")
 
     def _pod_security(self, spec: dict[str, Any]) -> _Verdict | None:
         from scanner.engines.kyverno import podsecurity

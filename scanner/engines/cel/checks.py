@@ -1,0 +1,219 @@
+"""The CEL part every policy kind shares: matchConditions, variables, validations.
+
+ValidatingAdmissionPolicy, Kyverno's ValidatingPolicy and `validate.cel`
+rules, and Gatekeeper's K8sNativeValidation all carry the same blocks.
+`compile_checks` compiles them once (a bad expression is a `PolicyError`
+naming the field, the expression and the position); `run_checks` applies
+Kubernetes' order on one request:
+
+1. matchConditions: any that is false means the policy does not apply
+   (skip); an error, when none is false, is an error.
+2. variables, in order; each may read the ones before it. A variable that
+   fails makes every expression that reads it fail with its error.
+3. validations: a false expression is a violation with its message
+   (`messageExpression`, else `message`, else `failed expression: ...`);
+   an expression that fails or does not give a bool is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.engines.cel import external
+from scanner.engines.cel.external import ExternalData
+from scanner.engines.cel.program import (
+    DEFAULT_COST_LIMIT, KUBERNETES_VARIABLES, CelCompileError, CelEvaluationError, Program, activation,
+    compile_expression, largest_collection,
+)
+from scanner.errors import PolicyError
+
+SKIP, PASS, FAIL, ERROR = "skip", "pass", "fail", "error"
+
+
+@dataclass(frozen=True)
+class CompiledValidation:
+    index: int
+    program: Program
+    message: str | None = None
+    message_program: Program | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CelChecks:
+    """A policy's compiled CEL blocks, reusable for any number of objects."""
+
+    match_conditions: tuple[tuple[str, Program], ...]
+    variables: tuple[tuple[str, Program], ...]
+    validations: tuple[CompiledValidation, ...]
+    audit_annotations: tuple[tuple[str, Program], ...] = ()
+    environment: tuple[str, ...] = KUBERNETES_VARIABLES
+
+
+@dataclass
+class Violation:
+    index: int
+    message: str
+    reason: str | None = None
+
+
+@dataclass
+class CheckOutcome:
+    status: str  # skip | pass | fail | error
+    violations: list[Violation] = field(default_factory=list)
+    error: str | None = None
+    audit_annotations: dict[str, str] = field(default_factory=dict)
+
+
+def _compile(expression: Any, where: str, what: str, environment: tuple[str, ...], path: str | None) -> Program:
+    try:
+        return compile_expression(str(expression) if expression is not None else "", environment)
+    except CelCompileError as exc:
+        raise PolicyError(f"{where}: {what}: {exc}", path=path,
+                          hint="fix the CEL expression (cdgate type-checks it like the API server)") from None
+
+
+def compile_checks(spec: dict[str, Any], where: str, environment: tuple[str, ...] = KUBERNETES_VARIABLES,
+                   path: str | None = None, validations_key: str = "validations") -> CelChecks:
+    """Compile `matchConditions`, `variables`, `validations` and `auditAnnotations` of `spec`."""
+    conditions = []
+    for i, item in enumerate(spec.get("matchConditions") or []):
+        item = item if isinstance(item, dict) else {}
+        name = str(item.get("name") or f"#{i}")
+        conditions.append((name, _compile(item.get("expression"), where, f"matchConditions[{i}] ({name})", environment, path)))
+    variables = []
+    for i, item in enumerate(spec.get("variables") or []):
+        item = item if isinstance(item, dict) else {}
+        name = str(item.get("name") or "")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise PolicyError(f"{where}: variables[{i}] needs a name that is a CEL identifier, not {name!r}", path=path)
+        variables.append((name, _compile(item.get("expression"), where, f"variables[{i}] ({name})", environment, path)))
+    validations = []
+    for i, item in enumerate(spec.get(validations_key) or []):
+        item = item if isinstance(item, dict) else {}
+        program = _compile(item.get("expression"), where, f"{validations_key}[{i}].expression", environment, path)
+        message_program = None
+        if item.get("messageExpression"):
+            message_program = _compile(item["messageExpression"], where, f"{validations_key}[{i}].messageExpression",
+                                       environment, path)
+        message = str(item["message"]) if item.get("message") else None
+        reason = str(item["reason"]) if item.get("reason") else None
+        validations.append(CompiledValidation(i, program, message, message_program, reason))
+    annotations = []
+    for i, item in enumerate(spec.get("auditAnnotations") or []):
+        item = item if isinstance(item, dict) else {}
+        annotations.append((str(item.get("key") or f"#{i}"),
+                            _compile(item.get("valueExpression"), where, f"auditAnnotations[{i}]", environment, path)))
+    return CelChecks(tuple(conditions), tuple(variables), tuple(validations), tuple(annotations), environment)
+
+
+def _reads_failed_variable(program: Program, failed: dict[str, str]) -> str | None:
+    for name, error in failed.items():
+        if re.search(rf"\bvariables\s*\.\s*{re.escape(name)}\b|\bvariables\s*\[\s*['\"]{re.escape(name)}['\"]", program.source):
+            return f"variable {name!r} failed: {error}"
+    return None
+
+
+class _Run:
+    """One evaluation: the data, its activation and the failures seen so far."""
+
+    def __init__(self, checks: CelChecks, data: dict[str, Any], cost_limit: int) -> None:
+        self.checks = checks
+        self.data = data
+        self.cost_limit = cost_limit
+        self.failed: dict[str, str] = {}
+        self._activation: Any = None
+        self._largest = 0
+
+    def refresh(self) -> None:
+        self._activation = activation(self.data, self.checks.environment)
+        self._largest = largest_collection(self.data)
+
+    def value(self, program: Program) -> Any:
+        problem = _reads_failed_variable(program, self.failed) if self.failed else None
+        if problem:
+            raise CelEvaluationError(problem)
+        if self._activation is None:
+            self.refresh()
+        return program.evaluate(self._activation, self._largest, self.cost_limit)
+
+
+def _describe(program: Program, exc: Exception) -> str:
+    flat = " ".join(program.source.split())
+    shown = flat if len(flat) <= 160 else flat[:157] + "..."
+    return f"expression {shown!r}: {exc}"
+
+
+def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalData | None = None,
+               cost_limit: int = DEFAULT_COST_LIMIT) -> CheckOutcome:
+    """Apply `checks` to one request's `data` (object, oldObject, request, params, ...)."""
+    data = dict(data)
+    data.setdefault("variables", {})
+    for name in checks.environment:
+        data.setdefault(name, {} if name in ("resource", "image", "globalContext", "http") else None)
+    data.pop("authorizer", None)  # offline: an expression that asks the authorizer fails
+    with external.bound(data_source):
+        run = _Run(checks, data, cost_limit)
+        errors = []
+        for name, program in checks.match_conditions:
+            try:
+                matched = run.value(program)
+            except CelEvaluationError as exc:
+                errors.append(f"matchCondition {name!r}: {_describe(program, exc)}")
+                continue
+            if not isinstance(matched, bool):
+                errors.append(f"matchCondition {name!r}: expression must return a bool, got {type(matched).__name__}")
+            elif not matched:
+                return CheckOutcome(SKIP)
+        if errors:
+            return CheckOutcome(ERROR, error="; ".join(errors))
+        if checks.variables:
+            values: dict[str, Any] = {}
+            data["variables"] = values
+            for name, program in checks.variables:
+                run.refresh()
+                try:
+                    values[name] = run.value(program)
+                except CelEvaluationError as exc:
+                    run.failed[name] = str(exc)
+            run.refresh()
+        outcome = CheckOutcome(PASS)
+        for validation in checks.validations:
+            try:
+                verdict = run.value(validation.program)
+            except CelEvaluationError as exc:
+                errors.append(f"validations[{validation.index}]: {_describe(validation.program, exc)}")
+                continue
+            if not isinstance(verdict, bool):
+                errors.append(f"validations[{validation.index}]: expression {validation.program.source!r} "
+                              f"must return a bool, got {type(verdict).__name__}")
+                continue
+            if not verdict:
+                outcome.violations.append(Violation(validation.index, _message(run, validation), validation.reason))
+        for key, program in checks.audit_annotations:
+            try:
+                value = run.value(program)
+            except CelEvaluationError:
+                continue
+            if isinstance(value, str) and value:
+                outcome.audit_annotations[key] = value
+        if errors:
+            outcome.status, outcome.error = ERROR, "; ".join(errors)
+        elif outcome.violations:
+            outcome.status = FAIL
+        return outcome
+
+
+def _message(run: _Run, validation: CompiledValidation) -> str:
+    if validation.message_program is not None:
+        try:
+            text = run.value(validation.message_program)
+        except CelEvaluationError:
+            text = None
+        if isinstance(text, str) and text.strip():
+            return " ".join(text.split()) if "\n" in text else text
+    if validation.message:
+        return validation.message
+    return f"failed expression: {validation.program.source.strip()}"

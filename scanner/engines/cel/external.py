@@ -1,0 +1,104 @@
+"""Data that Kyverno's cluster and network CEL libraries read, given offline.
+
+`resource.Get/List`, `image.GetMetadata`, `globalContext.Get` and `http.*`
+need a cluster or the network. cdgate evaluates offline, so their answers
+come from a test file's `context` (or a file the profile names); a call with
+no data is a CEL error naming what is missing, never a silent pass.
+
+The data for the evaluation in progress is bound to the current thread with
+`bound(data)`, because the CEL functions are registered once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.engines.cel.values import CelValueError
+
+
+@dataclass
+class ExternalData:
+    """Cluster objects, image metadata and global context entries for offline evaluation."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)  # image reference -> metadata
+    global_context: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_context_document(cls, doc: dict[str, Any]) -> ExternalData:
+        """A `cli.kyverno.io/v1alpha1` `Context` document (its `spec`)."""
+        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        resources = [r for r in spec.get("resources") or [] if isinstance(r, dict)]
+        images: dict[str, dict[str, Any]] = {}
+        for entry in spec.get("images") or []:
+            if isinstance(entry, dict) and entry.get("image"):
+                images[str(entry["image"])] = entry
+        return cls(resources=resources, images=images)
+
+    def get(self, api_version: str, resource: str, namespace: str, name: str) -> dict[str, Any]:
+        for obj in self._of(api_version, resource, namespace):
+            if str((obj.get("metadata") or {}).get("name") or "") == name:
+                return obj
+        where = f"{namespace}/{name}" if namespace else name
+        raise CelValueError(f"resource.Get: no {resource} {where!r} ({api_version}) in the test context or data file")
+
+    def list(self, api_version: str, resource: str, namespace: str) -> dict[str, Any]:
+        items = self._of(api_version, resource, namespace)
+        return {"apiVersion": api_version, "kind": "List", "items": items}
+
+    def _of(self, api_version: str, resource: str, namespace: str) -> list[dict[str, Any]]:
+        if not self.resources:
+            raise CelValueError(f"resource library: no cluster data for {resource} ({api_version}); "
+                                "give it in the test file's context")
+        wanted = resource.lower()
+        out = []
+        for obj in self.resources:
+            kind = str(obj.get("kind") or "").lower()
+            if wanted not in (kind, kind + "s", kind + "es", kind[:-1] + "ies" if kind.endswith("y") else kind):
+                continue
+            if str(obj.get("apiVersion") or "") != api_version:
+                continue
+            obj_ns = str((obj.get("metadata") or {}).get("namespace") or "")
+            if namespace and obj_ns not in (namespace, ""):
+                continue
+            out.append(obj)
+        return out
+
+    def image_metadata(self, reference: str) -> dict[str, Any]:
+        found = self.images.get(reference)
+        if found is None:
+            raise CelValueError(f"image.GetMetadata: no metadata for image {reference!r} in the test context; "
+                                "cdgate does not contact registries from CEL")
+        return found
+
+    def global_entry(self, name: str, projection: str) -> Any:
+        if name not in self.global_context:
+            raise CelValueError(f"globalContext.Get: no global context entry {name!r} given")
+        value = self.global_context[name]
+        if projection and isinstance(value, dict):
+            return value.get(projection)
+        return value
+
+
+_LOCAL = threading.local()
+_EMPTY = ExternalData()
+
+
+def current() -> ExternalData:
+    """The data bound to this thread, or an empty set (every call then errors)."""
+    data = getattr(_LOCAL, "data", None)
+    return data if isinstance(data, ExternalData) else _EMPTY
+
+
+@contextmanager
+def bound(data: ExternalData | None) -> Iterator[None]:
+    previous = getattr(_LOCAL, "data", None)
+    _LOCAL.data = data
+    try:
+        yield
+    finally:
+        _LOCAL.data = previous

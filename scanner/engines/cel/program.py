@@ -1,0 +1,175 @@
+"""CEL expressions compiled once and evaluated under a cost budget.
+
+`compile_expression` type-checks an expression in the environment of its
+policy kind (the variables that kind exposes, the Kubernetes libraries, and
+for Kyverno its data libraries) and raises `CelCompileError` naming the
+expression and the line and column of the problem. `Program.evaluate`
+returns a Python value or raises `CelEvaluationError`; it never hangs:
+before running, the expression's worst case (its comprehension nesting
+over the largest list in the data) is checked against the budget, the way
+Kubernetes rejects an expression whose estimated cost exceeds its limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.engines.cel.library import LIBRARY_VARIABLES
+
+# Kubernetes' per-expression runtime cost limit (PerCallLimit).
+DEFAULT_COST_LIMIT = 1_000_000
+
+KUBERNETES_VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "variables", "authorizer")
+KYVERNO_VARIABLES = KUBERNETES_VARIABLES + LIBRARY_VARIABLES
+GATEKEEPER_VARIABLES = KUBERNETES_VARIABLES + ("anyObject",)
+
+_POSITION = re.compile(r"<input>:(\d+):(\d+): ([^\n]*)")
+_MACROS = re.compile(r"\.\s*(all|exists|exists_one|map|filter|transformList|transformMap|all_of)\s*\(")
+
+
+class CelCompileError(Exception):
+    """An expression that does not parse or type-check."""
+
+    def __init__(self, expression: str, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.expression = expression
+        self.problem = message
+        self.line = line
+        self.column = column
+        where = f" at {line}:{column}" if line is not None else ""
+        super().__init__(f"CEL expression {_short(expression)!r}{where}: {message}")
+
+
+class CelEvaluationError(Exception):
+    """An expression that failed while running: a missing key, a type error, a budget overrun."""
+
+
+class CelBudgetError(CelEvaluationError):
+    """The expression's worst-case cost on this data exceeds its budget."""
+
+
+def _short(expression: str, limit: int = 120) -> str:
+    flat = " ".join(expression.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def environment(variables: tuple[str, ...]) -> Any:
+    """A cel-expr-python `Env` declaring `variables` (all dynamically typed) and the libraries."""
+    from cel_expr_python import cel
+    from cel_expr_python.ext import ext_encoders, ext_math, ext_optional, ext_strings
+
+    from scanner.engines.cel.library import declarations
+
+    with _ENV_LOCK:
+        return cel.NewEnv(
+            variables={name: cel.Type.DYN for name in variables},
+            extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional(), ext_math.ExtMath(),
+                        ext_encoders.ExtEncoders(), cel.CelExtension("cdgate.kubernetes", declarations())],
+        )
+
+
+def comprehension_depth(expression: str) -> int:
+    """How deeply comprehension macros nest in `expression` (string literals ignored)."""
+    stripped = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", expression)
+    depth = best = 0
+    stack: list[bool] = []
+    index = 0
+    while index < len(stripped):
+        match = _MACROS.match(stripped, index)
+        if match:
+            stack.append(True)
+            depth += 1
+            best = max(best, depth)
+            index = match.end()
+            continue
+        char = stripped[index]
+        if char in "([{":
+            stack.append(False)
+        elif char in ")]}" and stack:
+            if stack.pop():
+                depth -= 1
+        index += 1
+    return best
+
+
+def largest_collection(value: Any, limit: int = 1_000_000) -> int:
+    """The size of the largest list or map anywhere in `value` (walks at most `limit` nodes)."""
+    largest = 0
+    stack = [value]
+    seen = 0
+    while stack and seen < limit:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            largest = max(largest, len(node))
+            stack.extend(item for item in node.values() if isinstance(item, (dict, list)))
+        elif isinstance(node, list):
+            largest = max(largest, len(node))
+            stack.extend(item for item in node if isinstance(item, (dict, list)))
+    return largest if seen < limit else limit
+
+
+@dataclass(frozen=True)
+class Program:
+    """One compiled expression with what its cost estimate needs."""
+
+    source: str
+    compiled: Any
+    depth: int
+    nodes: int
+
+    def estimated_cost(self, largest: int) -> int:
+        return self.nodes * (largest + 1) ** self.depth
+
+    def evaluate(self, activation: Any, largest: int, cost_limit: int = DEFAULT_COST_LIMIT) -> Any:
+        """The expression's value as plain Python data; raises CelEvaluationError."""
+        cost = self.estimated_cost(largest)
+        if cost > cost_limit:
+            raise CelBudgetError(
+                f"estimated cost {cost:,} exceeds the budget of {cost_limit:,} "
+                f"({self.depth} nested comprehensions over lists of up to {largest} items)"
+            )
+        try:
+            result = self.compiled.eval(activation)
+            kind = result.type().name()
+            if kind == "ERROR":
+                raise CelEvaluationError(_clean(str(result.plain_value())))
+            return result.plain_value()
+        except CelEvaluationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any runtime fault of the library is an evaluation error
+            raise CelEvaluationError(_clean(str(exc))) from None
+
+
+def _clean(message: str) -> str:
+    text = re.sub(r"^[A-Z_]+: ", "", message.strip())
+    return text.replace(" [INVALID_ARGUMENT]", "").replace(" [UNKNOWN]", "")
+
+
+def compile_expression(expression: str, variables: tuple[str, ...] = KUBERNETES_VARIABLES) -> Program:
+    """Parse and type-check `expression`; raises CelCompileError with line and column."""
+    if not isinstance(expression, str) or not expression.strip():
+        raise CelCompileError(str(expression), "the expression is empty")
+    env = environment(variables)
+    try:
+        compiled = env.compile(expression)
+    except Exception as exc:  # noqa: BLE001 - cel-cpp raises RuntimeError with the checker's text
+        text = str(exc)
+        match = _POSITION.search(text)
+        if match:
+            raise CelCompileError(expression, match.group(3).strip(), int(match.group(1)), int(match.group(2))) from None
+        raise CelCompileError(expression, _clean(text)) from None
+    nodes = max(1, len(re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]", expression)))
+    return Program(expression, compiled, comprehension_depth(expression), nodes)
+
+
+def activation(data: dict[str, Any], variables: tuple[str, ...] = KUBERNETES_VARIABLES) -> Any:
+    """A cel-expr-python activation over `data` (plain JSON-like values)."""
+    return environment(variables).Activation(data)

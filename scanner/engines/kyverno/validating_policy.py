@@ -1,0 +1,227 @@
+"""Kyverno `ValidatingPolicy` (policies.kyverno.io): CEL validations with autogen and exceptions.
+
+A ValidatingPolicy has the shape of a ValidatingAdmissionPolicy
+(matchConstraints, matchConditions, variables, validations with
+message/messageExpression, auditAnnotations, validationActions) plus
+Kyverno's data libraries (`resource`, `image`, ...), `autogen` for pod
+controllers and `PolicyException`s (policies.kyverno.io) whose
+matchConditions skip the policy. Its result is one per policy and resource,
+with an empty rule name, as `kyverno test` scores it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.engines.cel.checks import ERROR, FAIL, PASS, SKIP, CelChecks, compile_checks, run_checks
+from scanner.engines.cel.external import ExternalData
+from scanner.engines.cel.matching import RequestTarget, constraints_match
+from scanner.engines.cel.program import KYVERNO_VARIABLES
+from scanner.engines.cel.request import POD_CONTROLLER_TEMPLATES, UserInfo, pod_view, request_variable
+from scanner.engines.kyverno.results import RuleResult
+from scanner.errors import PolicyError
+
+VPOL_KINDS = ("ValidatingPolicy", "NamespacedValidatingPolicy")
+VPOL_GROUP = "policies.kyverno.io/"
+DEFAULT_CONTROLLERS = tuple(POD_CONTROLLER_TEMPLATES)
+
+
+def is_validating_policy(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") in VPOL_KINDS and str(doc.get("apiVersion", "")).startswith(VPOL_GROUP)
+
+
+def is_cel_exception(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == "PolicyException" and str(doc.get("apiVersion", "")).startswith(VPOL_GROUP)
+
+
+@dataclass(frozen=True)
+class ValidatingPolicy:
+    name: str
+    namespace: str | None
+    annotations: dict[str, Any]
+    path: str
+    line: int
+    constraints: dict[str, Any]
+    checks: CelChecks
+    actions: tuple[str, ...]
+    controllers: tuple[str, ...]  # pod controllers the policy also covers (autogen)
+    json_mode: bool = False
+    failure_policy: str = "Fail"
+    kind: str = "ValidatingPolicy"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def action(self) -> str:
+        return "Enforce" if "Deny" in self.actions else "Audit"
+
+    @property
+    def severity(self) -> str | None:
+        value = self.annotations.get("policies.kyverno.io/severity")
+        return str(value).strip().lower() if value else None
+
+    @property
+    def title(self) -> str | None:
+        value = self.annotations.get("policies.kyverno.io/title")
+        return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class CelPolicyException:
+    name: str
+    namespace: str | None
+    policies: tuple[str, ...]
+    checks: CelChecks
+
+    def covers(self, policy: ValidatingPolicy) -> bool:
+        return policy.name in self.policies
+
+
+def _matches_only_pods(constraints: dict[str, Any]) -> bool:
+    rules = constraints.get("resourceRules") or []
+    if not rules:
+        return False
+    return all(
+        isinstance(r, dict) and [str(x) for x in r.get("resources") or []] == ["pods"]
+        and [str(x) for x in r.get("apiGroups") or [""]] == [""]
+        for r in rules
+    )
+
+
+def _controllers(spec: dict[str, Any], constraints: dict[str, Any]) -> tuple[str, ...]:
+    autogen = spec.get("autogen") if isinstance(spec.get("autogen"), dict) else {}
+    pod_controllers = autogen.get("podControllers") if isinstance(autogen.get("podControllers"), dict) else None
+    if not _matches_only_pods(constraints):
+        return ()
+    if pod_controllers is not None and "controllers" in pod_controllers:
+        return tuple(str(c) for c in pod_controllers.get("controllers") or [] if str(c) in POD_CONTROLLER_TEMPLATES)
+    return DEFAULT_CONTROLLERS
+
+
+def build_validating_policy(doc: dict[str, Any], path: str, line: int = 1) -> ValidatingPolicy:
+    """Compile one ValidatingPolicy; PolicyError names the policy, field and expression on any problem."""
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    name = str(meta.get("name") or "")
+    if not name:
+        raise PolicyError("ValidatingPolicy without metadata.name", path=path, line=line)
+    where = f"ValidatingPolicy {name!r}"
+    if not spec.get("validations"):
+        raise PolicyError(f"{where}: spec.validations must list at least one validation", path=path, line=line)
+    constraints = spec.get("matchConstraints") if isinstance(spec.get("matchConstraints"), dict) else {}
+    evaluation = spec.get("evaluation") if isinstance(spec.get("evaluation"), dict) else {}
+    json_mode = str(evaluation.get("mode") or "Kubernetes") == "JSON"
+    if not constraints and not json_mode:
+        raise PolicyError(f"{where}: spec.matchConstraints is required", path=path, line=line,
+                          hint="list the resources under matchConstraints.resourceRules")
+    actions = tuple(str(a) for a in spec.get("validationActions") or ["Audit"])
+    unknown = [a for a in actions if a not in ("Deny", "Warn", "Audit")]
+    if unknown:
+        raise PolicyError(f"{where}: unknown validationActions {unknown}", path=path, line=line, hint="use Deny, Warn or Audit")
+    checks = compile_checks(spec, where, KYVERNO_VARIABLES, path)
+    return ValidatingPolicy(
+        name=name,
+        namespace=str(meta["namespace"]) if doc.get("kind") == "NamespacedValidatingPolicy" and meta.get("namespace") else None,
+        annotations=dict(meta.get("annotations") or {}),
+        path=path,
+        line=line,
+        constraints=constraints,
+        checks=checks,
+        actions=actions,
+        controllers=_controllers(spec, constraints),
+        json_mode=json_mode,
+        failure_policy=str(spec.get("failurePolicy") or "Fail"),
+        kind=str(doc.get("kind")),
+    )
+
+
+def build_cel_exception(doc: dict[str, Any], path: str) -> CelPolicyException:
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    name = str(meta.get("name") or "")
+    refs = tuple(str(r.get("name")) for r in spec.get("policyRefs") or [] if isinstance(r, dict) and r.get("name"))
+    checks = compile_checks({"matchConditions": spec.get("matchConditions") or []}, f"PolicyException {name!r}",
+                            KYVERNO_VARIABLES, path)
+    return CelPolicyException(name, str(meta.get("namespace")) if meta.get("namespace") else None, refs, checks)
+
+
+@dataclass
+class CelRequest:
+    """One object under review and everything around it that CEL may read."""
+
+    obj: dict[str, Any]
+    operation: str = "CREATE"
+    user: UserInfo = field(default_factory=UserInfo)
+    old_object: dict[str, Any] | None = None
+    namespace_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data: ExternalData | None = None
+
+
+def _variables(request: CelRequest, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    meta = request.obj.get("metadata") if isinstance(request.obj.get("metadata"), dict) else {}
+    namespace = str(meta.get("namespace") or "")
+    namespace_object = request.namespace_objects.get(namespace)
+    if namespace_object is None and namespace:
+        labels = request.namespace_labels.get(namespace)
+        namespace_object = {"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}}
+    is_delete = request.operation == "DELETE"
+    return {
+        "object": None if is_delete else obj,
+        "oldObject": obj if is_delete else old,
+        "request": request_variable(request.obj, request.operation, request.user, old),
+        "namespaceObject": namespace_object,
+        "params": None,
+    }
+
+
+def evaluate_validating_policy(policy: ValidatingPolicy, request: CelRequest,
+                               exceptions: list[CelPolicyException] | tuple[CelPolicyException, ...] = ()) -> RuleResult | None:
+    """The policy's result on `request.obj`, or None when it does not select the object."""
+    obj = request.obj
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    if policy.namespace and str(meta.get("namespace") or "default") != policy.namespace:
+        return None
+    evaluated = obj
+    if not policy.json_mode:
+        namespace = str(meta.get("namespace") or "")
+        labels = request.namespace_labels.get(namespace)
+        if labels is None and namespace in request.namespace_objects:
+            labels = dict((request.namespace_objects[namespace].get("metadata") or {}).get("labels") or {})
+        target = RequestTarget.of(obj, request.operation, labels)
+        if not constraints_match(policy.constraints, target):
+            view = pod_view(obj) if str(obj.get("kind")) in policy.controllers else None
+            if view is None:
+                return None
+            pod_target = RequestTarget("", "v1", "Pod", "pods", target.name, target.namespace, request.operation,
+                                       dict((view.get("metadata") or {}).get("labels") or {}), labels)
+            if not constraints_match(policy.constraints, pod_target):
+                return None
+            evaluated = view
+    old = request.old_object
+    if old is not None and evaluated is not obj:
+        old = pod_view(old) or old
+    variables = _variables(request, evaluated, old)
+    result = RuleResult(policy=policy.key, rule="", status=PASS, action=policy.action)
+    for exception in exceptions:
+        if exception.covers(policy) and run_checks(exception.checks, variables, request.data).status == PASS:
+            result.status, result.message = SKIP, f"rule skipped due to policy exception {exception.name}"
+            return result
+    outcome = run_checks(policy.checks, variables, request.data)
+    if outcome.status == SKIP:
+        result.status, result.message = SKIP, "match conditions not met"
+    elif outcome.status == ERROR:
+        if policy.failure_policy == "Ignore":
+            result.status, result.message = SKIP, f"ignored error (failurePolicy Ignore): {outcome.error}"
+        else:
+            result.status, result.message = ERROR, f"ValidatingPolicy {policy.name!r}: {outcome.error}"
+    elif outcome.status == FAIL:
+        result.status = FAIL
+        result.message = "; ".join(v.message for v in outcome.violations)
+    else:
+        result.message = "success"
+    return result
