@@ -199,10 +199,11 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                 continue
             if isinstance(value, str) and value:
                 outcome.audit_annotations[key] = value
-        if errors:
+        if outcome.violations:
+            outcome.status = FAIL  # a false validation denies whatever else failed to evaluate
+            outcome.error = "; ".join(errors) or None
+        elif errors:
             outcome.status, outcome.error = ERROR, "; ".join(errors)
-        elif outcome.violations:
-            outcome.status = FAIL
         return outcome
 
 

@@ -14,7 +14,6 @@ import urllib.parse
 from decimal import Decimal
 from typing import Any
 
-from scanner.engines.kyverno.quantities import parse_quantity
 
 QUANTITY = "__cdgate_quantity__"
 URL = "__cdgate_url__"
@@ -47,6 +46,13 @@ def expect(value: Any, tag: str) -> str:
 
 
 # ---- quantity -------------------------------------------------------------------
+
+
+def parse_quantity(text: str) -> Decimal | None:
+    """Kubernetes quantity text as an exact Decimal (Kyverno's parser; imported late to avoid a cycle)."""
+    from scanner.engines.kyverno.quantities import parse_quantity as parse
+
+    return parse(text)
 
 
 def make_quantity(text: str) -> dict[str, str]:

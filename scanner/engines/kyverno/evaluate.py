@@ -130,8 +130,8 @@ class RuleRunner:
         obj = self.resource
         old = self.inputs.old_object
         if self.rule.autogen_template:
-            obj = pod_view(obj, with_metadata=False) or obj
-            old = pod_view(old, with_metadata=False) if old else None
+            obj = pod_view(obj) or obj
+            old = pod_view(old) if old else None
         meta = as_map(self.resource.get("metadata"))
         namespace = str(meta.get("namespace") or "")
         labels = self.inputs.namespace_labels.get(namespace)
@@ -150,7 +150,9 @@ class RuleRunner:
         if outcome.status == SKIP:
             return _Verdict(SKIP, "match conditions not met")
         if outcome.status == ERROR:
-            return _Verdict(ERROR, f"rule {self.rule.name} CEL error: {outcome.error}")
+            # Kyverno runs validate.cel through Kubernetes' validator: with its default failurePolicy
+            # (Fail) an expression error denies the request, so it is a failure, never a pass.
+            return _Verdict(FAIL, f"rule {self.rule.name}: CEL expression error denies the request: {outcome.error}")
         if outcome.status == FAIL:
             return _Verdict(FAIL, "; ".join(v.message for v in outcome.violations))
         return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")

@@ -12,9 +12,11 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from scanner.engines.cel.checks import CelChecks
+if TYPE_CHECKING:
+    from scanner.engines.cel.checks import CelChecks
+
 from scanner.engines.kyverno import anchors, autogen
 from scanner.engines.kyverno.conditions import condition_list
 from scanner.engines.kyverno.operators import OPERATORS
@@ -183,7 +185,7 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
                 action=action,
                 autogen_of=raw.get("_autogen_of"),
                 autogen_template=raw.get("_autogen_template"),
-                cel=_compile_cel(validate, name, rule_name, path) if "cel" in validate else None,
+                cel=_compile_cel(validate, raw.get("celPreconditions"), name, rule_name, path) if "cel" in validate else None,
                 action_overrides=action_overrides,
             )
         )
@@ -201,14 +203,17 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
     )
 
 
-def _compile_cel(validate: dict[str, Any], policy: str, rule: str, path: str) -> CelChecks:
-    """Compile a rule's `validate.cel` block (expressions, variables, auditAnnotations)."""
+def _compile_cel(validate: dict[str, Any], preconditions: Any, policy: str, rule: str, path: str) -> CelChecks:
+    """Compile a rule's `validate.cel` block (expressions, variables, auditAnnotations) and its
+    `celPreconditions` (which act as matchConditions: false skips the rule)."""
     from scanner.engines.cel.checks import compile_checks
     from scanner.engines.cel.program import KYVERNO_VARIABLES
 
     block = validate.get("cel")
     if not isinstance(block, dict) or not block.get("expressions"):
         raise PolicyError(f"policy {policy!r} rule {rule!r}: validate.cel needs a list of expressions", path=path)
+    if preconditions:
+        block = {**block, "matchConditions": preconditions}
     return compile_checks(block, f"policy {policy!r} rule {rule!r} validate.cel", KYVERNO_VARIABLES, path,
                           validations_key="expressions")
 
