@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from scanner.engines.cel import vap
+from scanner.engines.cel.external import ExternalData
+from scanner.engines.cel.request import UserInfo
+from scanner.engines.cel.vap import AdmissionPolicy, Binding
 from scanner.engines.kyverno.budget import resource_problem
+from scanner.engines.kyverno.validating_policy import (
+    CelPolicyException, CelRequest, ValidatingPolicy, build_cel_exception, build_validating_policy,
+    evaluate_validating_policy, is_cel_exception, is_validating_policy,
+)
 from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
 from scanner.engines.kyverno.exceptions import build_exception, is_exception
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView
@@ -196,6 +204,7 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
     userinfo = _load_userinfo(base, spec)
 
     policies: list[Policy] = []
+    cel = CelSuite()
     for path in _files(base, spec.get("policies")):
         if not path.exists():
             raise PolicyError("policy file not found", path=str(path))
@@ -206,10 +215,18 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 policies.append(policy)
             elif is_exception(doc):
                 inputs.exceptions.append(build_exception(doc))
+            else:
+                cel.add(doc, str(path))
     for path in _files(base, spec.get("exceptions")):
         for doc in _read_docs(path):
             if is_exception(doc):
                 inputs.exceptions.append(build_exception(doc))
+            else:
+                cel.add(doc, str(path))
+    if spec.get("context"):
+        for doc in _read_docs(base / str(spec["context"])):
+            if isinstance(doc, dict) and doc.get("kind") == "Context":
+                inputs.cel_data = ExternalData.from_context_document(doc)
     resources: list[dict[str, Any]] = []
     for path in _files(base, spec.get("resources")):
         if not path.exists():
@@ -235,6 +252,8 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 meta = as_map(doc.get("metadata"))
                 inputs.namespace_labels.setdefault(str(meta.get("name") or ""), dict(meta.get("labels") or {}))
 
+    for path in _files(base, spec.get("paramResources")):
+        cel.params.extend(d for d in _read_docs(path) if isinstance(d, dict) and d.get("kind"))
     for obj in resources:
         problem = resource_problem(obj)
         if problem is not None:
@@ -256,8 +275,64 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 for result in evaluate_policy(policy, obj, local, base_ctx, view):
                     results.append(Scored(original, policy, result, operation, operation == default_op))
 
+    if not cel.empty:
+        user = userinfo.get("userInfo") or {}
+        cel_user = UserInfo(str(user.get("username") or ""), tuple(str(g) for g in user.get("groups") or []))
+        for original in resources:
+            name = str(as_map(original.get("metadata")).get("name") or "")
+            operation = str(inputs.values.get("request.operation") or "CREATE")
+            for key, vals in inputs.resource_values.items():
+                if key[1] == name and "request.operation" in vals:
+                    operation = str(vals["request.operation"])
+            for scored_policy, result in cel.evaluate(original, operation, cel_user, inputs, resources):
+                results.append(Scored(original, scored_policy, result, operation, True))
+
     for row in spec.get("results") or []:
         outcome.rows.extend(_score_row(row, results))
+
+
+@dataclass
+class CelSuite:
+    """The CEL policies of a suite: Kyverno ValidatingPolicies and their exceptions,
+    ValidatingAdmissionPolicies and bindings, and the params objects."""
+
+    validating: list[ValidatingPolicy] = field(default_factory=list)
+    exceptions: list[CelPolicyException] = field(default_factory=list)
+    admission: list[AdmissionPolicy] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.validating or self.admission)
+
+    def add(self, doc: Any, path: str) -> None:
+        if is_validating_policy(doc):
+            self.validating.append(build_validating_policy(doc, path))
+        elif is_cel_exception(doc):
+            self.exceptions.append(build_cel_exception(doc, path))
+        elif vap.is_vap(doc):
+            self.admission.append(vap.build_policy(doc, path))
+        elif vap.is_binding(doc):
+            self.bindings.append(vap.build_binding(doc, path))
+
+    def evaluate(self, obj: dict[str, Any], operation: str, user: UserInfo, inputs: EvalInputs,
+                 resources: list[dict[str, Any]]) -> list[tuple[Any, RuleResult]]:
+        out: list[tuple[Any, RuleResult]] = []
+        namespaces = {str(as_map(r.get("metadata")).get("name") or ""): r for r in resources if r.get("kind") == "Namespace"}
+        request = CelRequest(obj, operation, user, None, inputs.namespace_labels, namespaces, inputs.cel_data)
+        for policy in self.validating:
+            result = evaluate_validating_policy(policy, request, self.exceptions)
+            if result is not None:
+                out.append((policy, result))
+        for admission in self.admission:
+            for res in vap.evaluate(admission, self.bindings, obj, operation, user, None, inputs.namespace_labels,
+                                    self.params + resources):
+                # Kubernetes' validator denies on an expression error under failurePolicy Fail.
+                status = FAIL if res.status == "error" else res.status
+                message = res.error or "; ".join(m for _, m in res.messages)
+                out.append((admission, RuleResult(admission.name, "", status, message)))
+        return out
 
 
 @dataclass
