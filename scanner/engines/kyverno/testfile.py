@@ -281,14 +281,25 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
         for original in resources:
             name = str(as_map(original.get("metadata")).get("name") or "")
             operation = str(inputs.values.get("request.operation") or "CREATE")
+            evaluated = _in_default_namespace(original)
             for key, vals in inputs.resource_values.items():
                 if key[1] == name and "request.operation" in vals:
                     operation = str(vals["request.operation"])
-            for scored_policy, result in cel.evaluate(original, operation, cel_user, inputs, resources):
+            for scored_policy, result in cel.evaluate(evaluated, operation, cel_user, inputs, resources):
                 results.append(Scored(original, scored_policy, result, operation, True))
 
     for row in spec.get("results") or []:
         outcome.rows.extend(_score_row(row, results))
+
+
+def _in_default_namespace(obj: dict[str, Any]) -> dict[str, Any]:
+    """A namespaced object without a namespace is created in `default`, as `kubectl apply` would."""
+    from scanner.engines.cel.matching import CLUSTER_SCOPED
+
+    meta = as_map(obj.get("metadata"))
+    if meta.get("namespace") or str(obj.get("kind")) in CLUSTER_SCOPED:
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": "default"}}
 
 
 @dataclass
