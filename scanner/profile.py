@@ -90,6 +90,15 @@ class KyvernoSettings:
 
 
 @dataclass(frozen=True)
+class CelSettings:
+    """`cel:` in gate.yaml: CEL policy files, params objects and data for Kyverno's CEL libraries."""
+
+    policies: tuple[Path, ...] = ()
+    params: tuple[Path, ...] = ()  # files with params objects for ValidatingAdmissionPolicy bindings
+    data: tuple[Path, ...] = ()  # cli.kyverno.io Context files for resource.Get / image.GetMetadata
+
+
+@dataclass(frozen=True)
 class InputSettings:
     max_file_bytes: int = 5 * 1024 * 1024
     values: tuple[Path, ...] = ()
@@ -114,6 +123,7 @@ class Profile:
     gates: dict[str, dict[str, Any]] = field(default_factory=lambda: {"manifest": {"enabled": True}})
     rego: RegoSettings = RegoSettings()
     kyverno: KyvernoSettings = KyvernoSettings()
+    cel: CelSettings = CelSettings()
     inputs: InputSettings = InputSettings()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
@@ -269,6 +279,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
     base = path.parent
     rego = data.get("rego", {})
     kyverno = data.get("kyverno", {})
+    cel = data.get("cel", {})
     inputs = data.get("inputs", {})
     waivers = []
     for i, w in enumerate(data.get("waivers", [])):
@@ -307,6 +318,11 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             bundled=kyverno.get("bundled", False),
             policies=_paths(kyverno.get("policies", []), base),
             audit_fails=kyverno.get("audit_fails", True),
+        ),
+        cel=CelSettings(
+            policies=_paths(cel.get("policies", []), base),
+            params=_paths(cel.get("params", []), base),
+            data=_paths(cel.get("data", []), base),
         ),
         inputs=InputSettings(
             max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),

@@ -149,6 +149,15 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "audit_fails": {"type": "boolean"},
             },
         },
+        "cel": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "policies": _ENGINE_PATHS,
+                "params": _ENGINE_PATHS,
+                "data": _ENGINE_PATHS,
+            },
+        },
         "inputs": {
             "type": "object",
             "additionalProperties": False,

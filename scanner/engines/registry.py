@@ -22,6 +22,7 @@ EngineFactory = Callable[[Profile, Path], "PolicyEngine | None"]
 ENGINE_FACTORIES: dict[str, str] = {
     "rego": "scanner.engines.rego:compile_for_profile",
     "kyverno": "scanner.engines.kyverno:compile_for_profile",
+    "cel": "scanner.engines.cel.engine:compile_for_profile",
 }
 
 

@@ -39,6 +39,7 @@ class CompiledValidation:
     message: str | None = None
     message_program: Program | None = None
     reason: str | None = None
+    field_path: str | None = None  # Kubernetes' `fieldPath`: the field a violation is about
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Violation:
     index: int
     message: str
     reason: str | None = None
+    field_path: str | None = None
 
 
 @dataclass
@@ -100,7 +102,8 @@ def compile_checks(spec: dict[str, Any], where: str, environment: tuple[str, ...
                                        environment, path)
         message = str(item["message"]) if item.get("message") else None
         reason = str(item["reason"]) if item.get("reason") else None
-        validations.append(CompiledValidation(i, program, message, message_program, reason))
+        field_path = str(item["fieldPath"]).lstrip(".") if item.get("fieldPath") else None
+        validations.append(CompiledValidation(i, program, message, message_program, reason, field_path))
     annotations = []
     for i, item in enumerate(spec.get("auditAnnotations") or []):
         item = item if isinstance(item, dict) else {}
@@ -191,7 +194,8 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                               f"must return a bool, got {type(verdict).__name__}")
                 continue
             if not verdict:
-                outcome.violations.append(Violation(validation.index, _message(run, validation), validation.reason))
+                outcome.violations.append(Violation(validation.index, _message(run, validation), validation.reason,
+                                                    validation.field_path))
         for key, program in checks.audit_annotations:
             try:
                 value = run.value(program)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.engines.cel.checks import ERROR, FAIL, SKIP, CelChecks, compile_checks, run_checks
+from scanner.engines.cel.checks import ERROR, FAIL, SKIP, CelChecks, Violation, compile_checks, run_checks
 from scanner.engines.cel.matching import RequestTarget, constraints_match, selector_matches
 from scanner.engines.cel.program import KUBERNETES_VARIABLES
 from scanner.engines.cel.request import UserInfo, request_variable
@@ -68,7 +68,7 @@ class VapResult:
     binding: str | None
     status: str  # pass | fail | skip | error
     actions: tuple[str, ...] = ("Deny",)
-    messages: list[tuple[int, str]] = field(default_factory=list)  # (validation index, message)
+    violations: list[Violation] = field(default_factory=list)
     error: str | None = None
     audit_annotations: dict[str, str] = field(default_factory=dict)
 
@@ -193,7 +193,7 @@ def evaluate(policy: AdmissionPolicy, bindings: list[Binding], obj: dict[str, An
                 result.status = SKIP
             elif outcome.status == FAIL:
                 result.status = FAIL
-                result.messages.extend((v.index, v.message) for v in outcome.violations)
+                result.violations.extend(outcome.violations)
             elif outcome.status == ERROR and result.status != FAIL:
                 if policy.failure_policy == "Ignore":
                     result.status = SKIP

@@ -341,7 +341,7 @@ class CelSuite:
                                     self.params + resources):
                 # Kubernetes' validator denies on an expression error under failurePolicy Fail.
                 status = FAIL if res.status == "error" else res.status
-                message = res.error or "; ".join(m for _, m in res.messages)
+                message = res.error or "; ".join(v.message for v in res.violations)
                 out.append((admission, RuleResult(admission.name, "", status, message)))
         return out
 

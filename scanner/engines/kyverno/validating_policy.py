@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.engines.cel.checks import ERROR, FAIL, PASS, SKIP, CelChecks, compile_checks, run_checks
+from scanner.engines.cel.checks import ERROR, FAIL, PASS, SKIP, CelChecks, Violation, compile_checks, run_checks
 from scanner.engines.cel.external import ExternalData
 from scanner.engines.cel.matching import RequestTarget, constraints_match
 from scanner.engines.cel.program import KYVERNO_VARIABLES
@@ -179,9 +179,18 @@ def _variables(request: CelRequest, obj: dict[str, Any], old: dict[str, Any] | N
     }
 
 
-def evaluate_validating_policy(policy: ValidatingPolicy, request: CelRequest,
-                               exceptions: list[CelPolicyException] | tuple[CelPolicyException, ...] = ()) -> RuleResult | None:
-    """The policy's result on `request.obj`, or None when it does not select the object."""
+@dataclass
+class PolicyOutcome:
+    """A ValidatingPolicy's verdict on one object: status, message and each violated validation."""
+
+    status: str  # pass | fail | skip | error
+    message: str = ""
+    violations: list[Violation] = field(default_factory=list)
+
+
+def check_validating_policy(policy: ValidatingPolicy, request: CelRequest,
+                            exceptions: list[CelPolicyException] | tuple[CelPolicyException, ...] = ()) -> PolicyOutcome | None:
+    """The policy's verdict on `request.obj`, or None when it does not select the object."""
     obj = request.obj
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     if policy.namespace and str(meta.get("namespace") or "default") != policy.namespace:
@@ -206,22 +215,25 @@ def evaluate_validating_policy(policy: ValidatingPolicy, request: CelRequest,
     if old is not None and evaluated is not obj:
         old = pod_view(old) or old
     variables = _variables(request, evaluated, old)
-    result = RuleResult(policy=policy.key, rule="", status=PASS, action=policy.action)
     for exception in exceptions:
         if exception.covers(policy) and run_checks(exception.checks, variables, request.data).status == PASS:
-            result.status, result.message = SKIP, f"rule skipped due to policy exception {exception.name}"
-            return result
+            return PolicyOutcome(SKIP, f"rule skipped due to policy exception {exception.name}")
     outcome = run_checks(policy.checks, variables, request.data)
     if outcome.status == SKIP:
-        result.status, result.message = SKIP, "match conditions not met"
-    elif outcome.status == ERROR:
+        return PolicyOutcome(SKIP, "match conditions not met")
+    if outcome.status == ERROR:
         if policy.failure_policy == "Ignore":
-            result.status, result.message = SKIP, f"ignored error (failurePolicy Ignore): {outcome.error}"
-        else:
-            result.status, result.message = ERROR, f"ValidatingPolicy {policy.name!r}: {outcome.error}"
-    elif outcome.status == FAIL:
-        result.status = FAIL
-        result.message = "; ".join(v.message for v in outcome.violations)
-    else:
-        result.message = "success"
-    return result
+            return PolicyOutcome(SKIP, f"ignored error (failurePolicy Ignore): {outcome.error}")
+        return PolicyOutcome(ERROR, f"ValidatingPolicy {policy.name!r}: {outcome.error}")
+    if outcome.status == FAIL:
+        return PolicyOutcome(FAIL, "; ".join(v.message for v in outcome.violations), outcome.violations)
+    return PolicyOutcome(PASS, "success")
+
+
+def evaluate_validating_policy(policy: ValidatingPolicy, request: CelRequest,
+                               exceptions: list[CelPolicyException] | tuple[CelPolicyException, ...] = ()) -> RuleResult | None:
+    """`check_validating_policy` as the rule result `kyverno test` scores (empty rule name)."""
+    outcome = check_validating_policy(policy, request, exceptions)
+    if outcome is None:
+        return None
+    return RuleResult(policy=policy.key, rule="", status=outcome.status, message=outcome.message, action=policy.action)
