@@ -173,7 +173,7 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
         if errors:
             return CheckOutcome(ERROR, error="; ".join(errors))
         if checks.variables:
-            values: dict[str, Any] = {}
+            values: dict[str, Any] = dict(data.get("variables") or {})  # callers may seed some (Gatekeeper)
             data["variables"] = values
             for name, program in checks.variables:
                 run.refresh()
