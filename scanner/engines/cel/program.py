@@ -8,6 +8,9 @@ returns a Python value or raises `CelEvaluationError`; it never hangs:
 before running, the expression's worst case (its comprehension nesting
 over the largest list in the data) is checked against the budget, the way
 Kubernetes rejects an expression whose estimated cost exceeds its limit.
+The estimate counts each token once per iteration of every comprehension
+around it, over the largest list or map in the data or in the expression's
+own list literals (lists that functions like `split` build are not bounded).
 """
 
 from __future__ import annotations
@@ -75,10 +78,17 @@ def environment(variables: tuple[str, ...]) -> Any:
         )
 
 
-def comprehension_depth(expression: str) -> int:
-    """How deeply comprehension macros nest in `expression` (string literals ignored)."""
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|''|[^\sA-Za-z0-9_]")
+
+
+def tokens_by_depth(expression: str) -> tuple[int, ...]:
+    """How many tokens sit at each comprehension nesting depth (index 0: outside any macro).
+
+    String literals count as one token and are never read as macros.
+    """
     stripped = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", expression)
-    depth = best = 0
+    counts: list[int] = [0]
+    depth = 0
     stack: list[bool] = []
     index = 0
     while index < len(stripped):
@@ -86,17 +96,45 @@ def comprehension_depth(expression: str) -> int:
         if match:
             stack.append(True)
             depth += 1
-            best = max(best, depth)
+            if len(counts) <= depth:
+                counts.append(0)
+            counts[depth] += 1
             index = match.end()
             continue
-        char = stripped[index]
-        if char in "([{":
+        token = _TOKEN.match(stripped, index)
+        if token is None:
+            index += 1
+            continue
+        text = token.group(0)
+        if text in "([{":
             stack.append(False)
+        elif text in ")]}" and stack and stack.pop():
+            depth -= 1
+        counts[depth] += 1
+        index = token.end()
+    return tuple(counts)
+
+
+def largest_literal_list(expression: str) -> int:
+    """Elements in the longest list literal of `expression` (a comprehension may iterate it)."""
+    stripped = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", expression)
+    largest = 0
+    stack: list[list[int]] = []  # per open bracket: [is_list, element count]
+    for char in stripped:
+        if char in "([{":
+            stack.append([1 if char == "[" else 0, 1])
         elif char in ")]}" and stack:
-            if stack.pop():
-                depth -= 1
-        index += 1
-    return best
+            is_list, count = stack.pop()
+            if is_list:
+                largest = max(largest, count)
+        elif char == "," and stack:
+            stack[-1][1] += 1
+    return largest
+
+
+def comprehension_depth(expression: str) -> int:
+    """How deeply comprehension macros nest in `expression`."""
+    return len(tokens_by_depth(expression)) - 1
 
 
 def largest_collection(value: Any, limit: int = 1_000_000) -> int:
@@ -122,14 +160,20 @@ class Program:
 
     source: str
     compiled: Any
-    depth: int
-    nodes: int
+    depth_tokens: tuple[int, ...]  # tokens per comprehension depth
+    literal_list: int = 0  # elements of the longest list literal
+
+    @property
+    def depth(self) -> int:
+        return len(self.depth_tokens) - 1
 
     def estimated_cost(self, largest: int) -> int:
-        return self.nodes * (largest + 1) ** self.depth
+        """Worst case: each token runs once per iteration of every comprehension around it."""
+        return sum(count * (largest + 1) ** depth for depth, count in enumerate(self.depth_tokens))
 
     def evaluate(self, activation: Any, largest: int, cost_limit: int = DEFAULT_COST_LIMIT) -> Any:
         """The expression's value as plain Python data; raises CelEvaluationError."""
+        largest = max(largest, self.literal_list)
         cost = self.estimated_cost(largest)
         if cost > cost_limit:
             raise CelBudgetError(
@@ -166,8 +210,7 @@ def compile_expression(expression: str, variables: tuple[str, ...] = KUBERNETES_
         if match:
             raise CelCompileError(expression, match.group(3).strip(), int(match.group(1)), int(match.group(2))) from None
         raise CelCompileError(expression, _clean(text)) from None
-    nodes = max(1, len(re.findall(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]", expression)))
-    return Program(expression, compiled, comprehension_depth(expression), nodes)
+    return Program(expression, compiled, tokens_by_depth(expression), largest_literal_list(expression))
 
 
 def activation(data: dict[str, Any], variables: tuple[str, ...] = KUBERNETES_VARIABLES) -> Any:
