@@ -20,6 +20,7 @@ from scanner.engines.base import EvaluationRequest, Level, RawResult
 from scanner.engines.cel import vap
 from scanner.engines.cel.external import ExternalData
 from scanner.engines.cel.request import UserInfo
+from scanner.engines.kyverno.validating_policy import CelPolicyException, PolicyOutcome, ValidatingPolicy
 from scanner.errors import PolicyError, yaml_error_details
 from scanner.inputs.document import Document
 from scanner.profile import Profile
@@ -33,8 +34,8 @@ class CelPolicySet:
 
     admission: list[vap.AdmissionPolicy] = field(default_factory=list)
     bindings: list[vap.Binding] = field(default_factory=list)
-    validating: list[Any] = field(default_factory=list)  # kyverno.validating_policy.ValidatingPolicy
-    exceptions: list[Any] = field(default_factory=list)  # kyverno.validating_policy.CelPolicyException
+    validating: list[ValidatingPolicy] = field(default_factory=list)
+    exceptions: list[CelPolicyException] = field(default_factory=list)
     params: list[dict[str, Any]] = field(default_factory=list)
     data: ExternalData | None = None
 
@@ -158,29 +159,43 @@ class CelEngine:
 
     @staticmethod
     def _admission_results(policy: vap.AdmissionPolicy, result: vap.VapResult, document: Document) -> list[RawResult]:
-        common = dict(engine=ENGINE, policy=policy.name, document=document, severity=policy.severity,
-                      policy_path=policy.path, policy_line=policy.line,
-                      properties={"binding": result.binding, "validationActions": list(result.actions)})
+        source = _Source(policy.name, policy.severity, None, policy.path, policy.line,
+                         {"binding": result.binding, "validationActions": list(result.actions)})
         if result.status == "error":
-            return [RawResult(message=result.error or "evaluation failed", level=Level.ERROR, **common)]  # type: ignore[arg-type]
+            return [source.result(document, result.error or "evaluation failed", Level.ERROR)]
         if result.status != "fail":
             return []
-        return [RawResult(message=v.message, level=_level(result.actions), rule_id=f"vap:{policy.name}/{v.index}",
-                          json_path=v.field_path, **common)  # type: ignore[arg-type]
+        return [source.result(document, v.message, _level(result.actions), f"vap:{policy.name}/{v.index}", v.field_path)
                 for v in result.violations]
 
     @staticmethod
-    def _validating_results(policy: Any, result: Any, document: Document) -> list[RawResult]:
-        common = dict(engine=ENGINE, policy=policy.name, document=document, severity=policy.severity,
-                      title=policy.title, policy_path=policy.path, policy_line=policy.line,
-                      properties={"validationActions": list(policy.actions)})
-        if result.status == "error":
-            return [RawResult(message=result.message, level=Level.ERROR, **common)]  # type: ignore[arg-type]
-        if result.status != "fail":
+    def _validating_results(policy: ValidatingPolicy, outcome: PolicyOutcome, document: Document) -> list[RawResult]:
+        source = _Source(policy.name, policy.severity, policy.title, policy.path, policy.line,
+                         {"validationActions": list(policy.actions)})
+        if outcome.status == "error":
+            return [source.result(document, outcome.message, Level.ERROR)]
+        if outcome.status != "fail":
             return []
-        return [RawResult(message=v.message, level=_level(policy.actions), rule_id=f"cel:{policy.name}/{v.index}",
-                          json_path=v.field_path, **common)  # type: ignore[arg-type]
-                for v in result.violations]
+        return [source.result(document, v.message, _level(policy.actions), f"cel:{policy.name}/{v.index}", v.field_path)
+                for v in outcome.violations]
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What every result of one policy carries."""
+
+    policy: str
+    severity: str | None
+    title: str | None
+    path: str
+    line: int
+    properties: dict[str, Any]
+
+    def result(self, document: Document, message: str, level: Level, rule_id: str | None = None,
+               json_path: str | None = None) -> RawResult:
+        return RawResult(engine=ENGINE, policy=self.policy, message=message, level=level, rule_id=rule_id,
+                         document=document, json_path=json_path, severity=self.severity, title=self.title,
+                         policy_path=self.path, policy_line=self.line, properties=dict(self.properties))
 
 
 def compile_for_profile(profile: Profile, root: Path) -> CelEngine | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.engines.cel.values import CelValueError
+from scanner.engines.cel.values import as_map
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ExternalData:
     @classmethod
     def from_context_document(cls, doc: dict[str, Any]) -> ExternalData:
         """A `cli.kyverno.io/v1alpha1` `Context` document (its `spec`)."""
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        spec = as_map(doc.get("spec"))
         resources = [r for r in spec.get("resources") or [] if isinstance(r, dict)]
         images: dict[str, dict[str, Any]] = {}
         for entry in spec.get("images") or []:
@@ -41,12 +42,12 @@ class ExternalData:
 
     def get(self, api_version: str, resource: str, namespace: str, name: str) -> dict[str, Any]:
         for obj in self._of(api_version, resource, namespace):
-            if str((obj.get("metadata") or {}).get("name") or "") == name:
+            if str(as_map(obj.get("metadata")).get("name") or "") == name:
                 return obj
         where = f"{namespace}/{name}" if namespace else name
         raise CelValueError(f"resource.Get: no {resource} {where!r} ({api_version}) in the test context or data file")
 
-    def list(self, api_version: str, resource: str, namespace: str) -> dict[str, Any]:
+    def list_of(self, api_version: str, resource: str, namespace: str) -> dict[str, Any]:
         items = self._of(api_version, resource, namespace)
         return {"apiVersion": api_version, "kind": "List", "items": items}
 

@@ -236,7 +236,8 @@ def _cidr_masked(c: Any) -> dict[str, str]:
 
 def _semver_part(index: int) -> Callable[[Any], int]:
     def part(s: Any) -> int:
-        return int(v.semver_key(s)[index])
+        major, minor, patch = v.semver_key(s)[:3]
+        return (major, minor, patch)[index]
 
     return part
 
@@ -249,7 +250,7 @@ def _resource_get(_lib: Any, api_version: str, resource: str, namespace: str, na
 
 
 def _resource_list(_lib: Any, api_version: str, resource: str, namespace: str) -> dict[str, Any]:
-    return external.current().list(api_version, resource, namespace)
+    return external.current().list_of(api_version, resource, namespace)
 
 
 def _image_metadata(_lib: Any, reference: str) -> dict[str, Any]:
@@ -272,7 +273,7 @@ def _parse_service_account(username: str) -> dict[str, str]:
 
 def declarations() -> list[Any]:
     """The `cel.FunctionDecl`s of every library above (imports cel-expr-python)."""
-    from cel_expr_python import cel
+    from cel_expr_python import cel  # type: ignore[import-untyped]
 
     D, S, I, B = cel.Type.DYN, cel.Type.STRING, cel.Type.INT, cel.Type.BOOL
     L = cel.Type.List(D)

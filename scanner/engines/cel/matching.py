@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from scanner.engines.cel.values import as_map
 
 _IRREGULAR = {"endpoints": "endpoints", "podsecuritypolicy": "podsecuritypolicies"}
 CLUSTER_SCOPED = {
@@ -58,7 +59,7 @@ class RequestTarget:
 
     @classmethod
     def of(cls, obj: dict[str, Any], operation: str, namespace_labels: dict[str, Any] | None = None) -> RequestTarget:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = as_map(obj.get("metadata"))
         group, version = group_version(str(obj.get("apiVersion") or ""))
         kind = str(obj.get("kind") or "")
         namespace = str(meta.get("namespace") or "")
@@ -78,7 +79,7 @@ def selector_matches(selector: Any, labels: dict[str, Any]) -> bool:
     for expression in selector.get("matchExpressions") or []:
         if not isinstance(expression, dict):
             return False
-        key = expression.get("key")
+        key = str(expression.get("key"))
         wanted = {str(v) for v in expression.get("values") or []}
         present = key in labels
         operator = expression.get("operator")

@@ -65,8 +65,8 @@ _ENV_LOCK = threading.Lock()
 @functools.lru_cache(maxsize=8)
 def environment(variables: tuple[str, ...]) -> Any:
     """A cel-expr-python `Env` declaring `variables` (all dynamically typed) and the libraries."""
-    from cel_expr_python import cel
-    from cel_expr_python.ext import ext_encoders, ext_math, ext_optional, ext_strings
+    from cel_expr_python import cel  # type: ignore[import-untyped]
+    from cel_expr_python.ext import ext_encoders, ext_math, ext_optional, ext_strings  # type: ignore[import-untyped]
 
     from scanner.engines.cel.library import declarations
 

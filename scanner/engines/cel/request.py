@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.engines.cel.matching import group_version, plural
+from scanner.engines.cel.values import as_map
 
 POD_CONTROLLER_TEMPLATES: dict[str, tuple[str, ...]] = {
     "Deployment": ("spec", "template"),
@@ -29,7 +30,7 @@ class UserInfo:
 def request_variable(obj: dict[str, Any], operation: str, user: UserInfo | None = None,
                      old_object: dict[str, Any] | None = None, dry_run: bool = False, uid: str = "") -> dict[str, Any]:
     """`request` as an AdmissionRequest carries it (kind, resource, name, namespace, operation, userInfo)."""
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = as_map(obj.get("metadata"))
     group, version = group_version(str(obj.get("apiVersion") or ""))
     kind = str(obj.get("kind") or "")
     user = user or UserInfo()
@@ -60,7 +61,7 @@ def pod_view(obj: dict[str, Any], with_metadata: bool = True) -> dict[str, Any] 
     if not isinstance(node, dict):
         return None
     view = dict(obj)
-    view["spec"] = node.get("spec") if isinstance(node.get("spec"), dict) else {}
+    view["spec"] = as_map(node.get("spec"))
     if with_metadata:
-        view["metadata"] = node.get("metadata") if isinstance(node.get("metadata"), dict) else {}
+        view["metadata"] = as_map(node.get("metadata"))
     return view

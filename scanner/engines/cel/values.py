@@ -157,3 +157,8 @@ def compare(left: Any, right: Any) -> int:
             return 1 if ka[4] else -1
         return (ka[3] > kb[3]) - (ka[3] < kb[3])
     raise CelValueError("compareTo is defined for quantity and semver values")
+
+
+def as_map(value: Any) -> dict[str, Any]:
+    """`value` when it is a mapping, else an empty dict (YAML fields may hold anything)."""
+    return value if isinstance(value, dict) else {}

@@ -20,6 +20,7 @@ from scanner.engines.cel.matching import RequestTarget, constraints_match, selec
 from scanner.engines.cel.program import KUBERNETES_VARIABLES
 from scanner.engines.cel.request import UserInfo, request_variable
 from scanner.errors import PolicyError
+from scanner.engines.cel.values import as_map
 
 API_GROUP = "admissionregistration.k8s.io/"
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -74,8 +75,8 @@ class VapResult:
 
 
 def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> AdmissionPolicy:
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    meta = as_map(doc.get("metadata"))
+    spec = as_map(doc.get("spec"))
     name = str(meta.get("name") or "")
     if not name:
         raise PolicyError("ValidatingAdmissionPolicy without metadata.name", path=path, line=line)
@@ -85,13 +86,13 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> AdmissionPoli
     failure_policy = str(spec.get("failurePolicy") or "Fail")
     if failure_policy not in ("Fail", "Ignore"):
         raise PolicyError(f"{where}: failurePolicy must be Fail or Ignore, not {failure_policy!r}", path=path, line=line)
-    param_kind = spec.get("paramKind") if isinstance(spec.get("paramKind"), dict) else None
+    param_kind = as_map(spec.get("paramKind"))
     return AdmissionPolicy(
         name=name,
         annotations=dict(meta.get("annotations") or {}),
         path=path,
         line=line,
-        constraints=spec.get("matchConstraints") if isinstance(spec.get("matchConstraints"), dict) else {},
+        constraints=as_map(spec.get("matchConstraints")),
         checks=compile_checks(spec, where, KUBERNETES_VARIABLES, path),
         param_kind=(str(param_kind.get("apiVersion") or ""), str(param_kind.get("kind") or "")) if param_kind else None,
         failure_policy=failure_policy,
@@ -99,8 +100,8 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> AdmissionPoli
 
 
 def build_binding(doc: dict[str, Any], path: str, line: int = 1) -> Binding:
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    meta = as_map(doc.get("metadata"))
+    spec = as_map(doc.get("spec"))
     name = str(meta.get("name") or "")
     if not spec.get("policyName"):
         raise PolicyError(f"ValidatingAdmissionPolicyBinding {name!r}: spec.policyName is required", path=path, line=line)
@@ -113,8 +114,8 @@ def build_binding(doc: dict[str, Any], path: str, line: int = 1) -> Binding:
         name=name,
         policy_name=str(spec["policyName"]),
         actions=actions,
-        match_resources=spec.get("matchResources") if isinstance(spec.get("matchResources"), dict) else None,
-        param_ref=spec.get("paramRef") if isinstance(spec.get("paramRef"), dict) else None,
+        match_resources=as_map(spec.get("matchResources")),
+        param_ref=as_map(spec.get("paramRef")),
     )
 
 
@@ -147,7 +148,7 @@ def evaluate(policy: AdmissionPolicy, bindings: list[Binding], obj: dict[str, An
              namespace_labels: dict[str, dict[str, Any]] | None = None,
              params: list[dict[str, Any]] | None = None) -> list[VapResult]:
     """The policy's results on `obj`, one per binding that applies (none when it is not selected)."""
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = as_map(obj.get("metadata"))
     namespace = str(meta.get("namespace") or "")
     labels = (namespace_labels or {}).get(namespace)
     target = RequestTarget.of(obj, operation, labels)

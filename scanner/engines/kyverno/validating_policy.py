@@ -21,6 +21,7 @@ from scanner.engines.cel.program import KYVERNO_VARIABLES
 from scanner.engines.cel.request import POD_CONTROLLER_TEMPLATES, UserInfo, pod_view, request_variable
 from scanner.engines.kyverno.results import RuleResult
 from scanner.errors import PolicyError
+from scanner.engines.cel.values import as_map
 
 VPOL_KINDS = ("ValidatingPolicy", "NamespacedValidatingPolicy")
 VPOL_GROUP = "policies.kyverno.io/"
@@ -92,8 +93,8 @@ def _matches_only_pods(constraints: dict[str, Any]) -> bool:
 
 
 def _controllers(spec: dict[str, Any], constraints: dict[str, Any]) -> tuple[str, ...]:
-    autogen = spec.get("autogen") if isinstance(spec.get("autogen"), dict) else {}
-    pod_controllers = autogen.get("podControllers") if isinstance(autogen.get("podControllers"), dict) else None
+    autogen = as_map(spec.get("autogen"))
+    pod_controllers = as_map(autogen.get("podControllers"))
     if not _matches_only_pods(constraints):
         return ()
     if pod_controllers is not None and "controllers" in pod_controllers:
@@ -103,16 +104,16 @@ def _controllers(spec: dict[str, Any], constraints: dict[str, Any]) -> tuple[str
 
 def build_validating_policy(doc: dict[str, Any], path: str, line: int = 1) -> ValidatingPolicy:
     """Compile one ValidatingPolicy; PolicyError names the policy, field and expression on any problem."""
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    meta = as_map(doc.get("metadata"))
+    spec = as_map(doc.get("spec"))
     name = str(meta.get("name") or "")
     if not name:
         raise PolicyError("ValidatingPolicy without metadata.name", path=path, line=line)
     where = f"ValidatingPolicy {name!r}"
     if not spec.get("validations"):
         raise PolicyError(f"{where}: spec.validations must list at least one validation", path=path, line=line)
-    constraints = spec.get("matchConstraints") if isinstance(spec.get("matchConstraints"), dict) else {}
-    evaluation = spec.get("evaluation") if isinstance(spec.get("evaluation"), dict) else {}
+    constraints = as_map(spec.get("matchConstraints"))
+    evaluation = as_map(spec.get("evaluation"))
     json_mode = str(evaluation.get("mode") or "Kubernetes") == "JSON"
     if not constraints and not json_mode:
         raise PolicyError(f"{where}: spec.matchConstraints is required", path=path, line=line,
@@ -139,8 +140,8 @@ def build_validating_policy(doc: dict[str, Any], path: str, line: int = 1) -> Va
 
 
 def build_cel_exception(doc: dict[str, Any], path: str) -> CelPolicyException:
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    meta = as_map(doc.get("metadata"))
+    spec = as_map(doc.get("spec"))
     name = str(meta.get("name") or "")
     refs = tuple(str(r.get("name")) for r in spec.get("policyRefs") or [] if isinstance(r, dict) and r.get("name"))
     checks = compile_checks({"matchConditions": spec.get("matchConditions") or []}, f"PolicyException {name!r}",
@@ -162,7 +163,7 @@ class CelRequest:
 
 
 def _variables(request: CelRequest, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
-    meta = request.obj.get("metadata") if isinstance(request.obj.get("metadata"), dict) else {}
+    meta = as_map(request.obj.get("metadata"))
     namespace = str(meta.get("namespace") or "")
     namespace_object = request.namespace_objects.get(namespace)
     if namespace_object is None and namespace:
@@ -192,7 +193,7 @@ def check_validating_policy(policy: ValidatingPolicy, request: CelRequest,
                             exceptions: list[CelPolicyException] | tuple[CelPolicyException, ...] = ()) -> PolicyOutcome | None:
     """The policy's verdict on `request.obj`, or None when it does not select the object."""
     obj = request.obj
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = as_map(obj.get("metadata"))
     if policy.namespace and str(meta.get("namespace") or "default") != policy.namespace:
         return None
     evaluated = obj
