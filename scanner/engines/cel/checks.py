@@ -18,6 +18,7 @@ Kubernetes' order on one request:
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,25 +123,70 @@ def _reads_failed_variable(program: Program, failed: dict[str, str]) -> str | No
 class _Run:
     """One evaluation: the data, its activation and the failures seen so far."""
 
-    def __init__(self, checks: CelChecks, data: dict[str, Any], cost_limit: int) -> None:
+    def __init__(self, checks: CelChecks, data: dict[str, Any], cost_limit: int,
+                 shared: dict[Any, Any] | None = None) -> None:
         self.checks = checks
         self.data = data
         self.cost_limit = cost_limit
         self.failed: dict[str, str] = {}
         self._activation: Any = None
-        self._largest = 0
+        self._largest = -1
+        self._shared = shared
+
+    def base(self) -> None:
+        """The activation without variables, shared by every policy that reviews the same data."""
+        if self._shared is None:
+            self.refresh()
+            return
+        key = ("activation", self.checks.environment)
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = activation(self.data, self.checks.environment)
+        self._activation = found
+        self._largest = -1
 
     def refresh(self) -> None:
         self._activation = activation(self.data, self.checks.environment)
-        self._largest = largest_collection(self.data)
+        self._largest = -1  # measured when an expression with a comprehension first needs it
+
+    def largest(self) -> int:
+        """The largest list or map the expressions can iterate (objects measured once, see `_measured`)."""
+        if self._largest < 0:
+            sizes = [_measured(self.data.get(name)) for name in ("object", "oldObject", "params", "namespaceObject")]
+            for value in (self.data.get("variables") or {}).values():
+                if isinstance(value, (list, dict)):
+                    sizes.append(len(value))
+            self._largest = max(sizes)
+        return self._largest
 
     def value(self, program: Program) -> Any:
         problem = _reads_failed_variable(program, self.failed) if self.failed else None
         if problem:
             raise CelEvaluationError(problem)
         if self._activation is None:
-            self.refresh()
-        return program.evaluate(self._activation, self._largest, self.cost_limit)
+            self.base()
+        return program.evaluate(self._activation, self.largest() if program.depth else 0, self.cost_limit)
+
+
+_MEASURED: dict[int, tuple[Any, int]] = {}
+_MEASURED_LOCK = threading.Lock()
+
+
+def _measured(value: Any) -> int:
+    """`largest_collection(value)`, remembered for the last objects seen: one object is
+    checked by many policies, and walking it each time would cost more than the CEL."""
+    if not isinstance(value, (dict, list)):
+        return 0
+    key = id(value)
+    found = _MEASURED.get(key)
+    if found is not None and found[0] is value:
+        return found[1]
+    size = largest_collection(value)
+    with _MEASURED_LOCK:
+        if len(_MEASURED) >= 256:
+            _MEASURED.clear()
+        _MEASURED[key] = (value, size)
+    return size
 
 
 def _describe(program: Program, exc: Exception) -> str:
@@ -150,15 +196,19 @@ def _describe(program: Program, exc: Exception) -> str:
 
 
 def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalData | None = None,
-               cost_limit: int = DEFAULT_COST_LIMIT) -> CheckOutcome:
-    """Apply `checks` to one request's `data` (object, oldObject, request, params, ...)."""
+               cost_limit: int = DEFAULT_COST_LIMIT, shared: dict[Any, Any] | None = None) -> CheckOutcome:
+    """Apply `checks` to one request's `data` (object, oldObject, request, params, ...).
+
+    `shared` is a cache owned by the caller for this one `data`: policies that
+    review the same object reuse its activation instead of converting it again.
+    """
     data = dict(data)
     data.setdefault("variables", {})
     for name in checks.environment:
         data.setdefault(name, {} if name in ("resource", "image", "globalContext", "http") else None)
     data.pop("authorizer", None)  # offline: an expression that asks the authorizer fails
     with external.bound(data_source):
-        run = _Run(checks, data, cost_limit)
+        run = _Run(checks, data, cost_limit, shared)
         errors = []
         for name, program in checks.match_conditions:
             try:
@@ -173,14 +223,18 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
         if errors:
             return CheckOutcome(ERROR, error="; ".join(errors))
         if checks.variables:
-            values: dict[str, Any] = dict(data.get("variables") or {})  # callers may seed some (Gatekeeper)
-            data["variables"] = values
-            for name, program in checks.variables:
-                run.refresh()
+            seeded = dict(data.get("variables") or {})  # callers may seed some (Gatekeeper)
+            values: dict[str, Any] = seeded
+            for position, (name, program) in enumerate(checks.variables):
+                if position == 0 and not data.get("variables"):
+                    run.base()  # nothing bound yet: the shared activation serves
+                else:
+                    run.refresh()
                 try:
                     values[name] = run.value(program)
                 except CelEvaluationError as exc:
                     run.failed[name] = str(exc)
+                data["variables"] = values
             run.refresh()
         outcome = CheckOutcome(PASS)
         for validation in checks.validations:

@@ -160,6 +160,22 @@ class CelRequest:
     namespace_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     data: ExternalData | None = None
+    # Built once per request and shared by every policy that reviews it.
+    _variables: dict[bool, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _shared: dict[bool, dict[Any, Any]] = field(default_factory=dict, init=False, repr=False)
+
+    def shared(self, as_pod: bool) -> dict[Any, Any]:
+        """A cache for `run_checks` over `variables(as_pod)` (its activation)."""
+        return self._shared.setdefault(as_pod, {})
+
+    def variables(self, as_pod: bool) -> dict[str, Any]:
+        """The CEL variables for the object itself, or (`as_pod`) for its Pod template (autogen)."""
+        found = self._variables.get(as_pod)
+        if found is None:
+            obj = (pod_view(self.obj) or self.obj) if as_pod else self.obj
+            old = (pod_view(self.old_object) or self.old_object) if as_pod and self.old_object else self.old_object
+            found = self._variables[as_pod] = _variables(self, obj, old)
+        return found
 
 
 def _variables(request: CelRequest, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
@@ -204,22 +220,22 @@ def check_validating_policy(policy: ValidatingPolicy, request: CelRequest,
             labels = dict((request.namespace_objects[namespace].get("metadata") or {}).get("labels") or {})
         target = RequestTarget.of(obj, request.operation, labels)
         if not constraints_match(policy.constraints, target):
-            view = pod_view(obj) if str(obj.get("kind")) in policy.controllers else None
+            view = request.variables(as_pod=True)["object" if request.operation != "DELETE" else "oldObject"] \
+                if str(obj.get("kind")) in policy.controllers and pod_view(obj) is not None else None
             if view is None:
                 return None
             pod_target = RequestTarget("", "v1", "Pod", "pods", target.name, target.namespace, request.operation,
-                                       dict((view.get("metadata") or {}).get("labels") or {}), labels)
+                                       dict(as_map(as_map(view.get("metadata")).get("labels"))), labels)
             if not constraints_match(policy.constraints, pod_target):
                 return None
             evaluated = view
-    old = request.old_object
-    if old is not None and evaluated is not obj:
-        old = pod_view(old) or old
-    variables = _variables(request, evaluated, old)
+    as_pod = evaluated is not obj
+    variables = request.variables(as_pod)
+    shared = request.shared(as_pod)
     for exception in exceptions:
-        if exception.covers(policy) and run_checks(exception.checks, variables, request.data).status == PASS:
+        if exception.covers(policy) and run_checks(exception.checks, variables, request.data, shared=shared).status == PASS:
             return PolicyOutcome(SKIP, f"rule skipped due to policy exception {exception.name}")
-    outcome = run_checks(policy.checks, variables, request.data)
+    outcome = run_checks(policy.checks, variables, request.data, shared=shared)
     if outcome.status == SKIP:
         return PolicyOutcome(SKIP, "match conditions not met")
     if outcome.status == ERROR:
