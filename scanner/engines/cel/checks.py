@@ -17,6 +17,7 @@ Kubernetes' order on one request:
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -168,6 +169,15 @@ class _Run:
         return program.evaluate(self._activation, self.largest() if program.depth else 0, self.cost_limit)
 
 
+@functools.lru_cache(maxsize=8)
+def _defaults(environment: tuple[str, ...]) -> dict[str, Any]:
+    """Every variable of the environment bound (libraries to their marker map, data to null)."""
+    out: dict[str, Any] = {name: {} if name in ("resource", "image", "globalContext", "http") else None
+                           for name in environment}
+    out["variables"] = {}
+    return out
+
+
 _MEASURED: dict[int, tuple[Any, int]] = {}
 _MEASURED_LOCK = threading.Lock()
 
@@ -202,10 +212,7 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
     `shared` is a cache owned by the caller for this one `data`: policies that
     review the same object reuse its activation instead of converting it again.
     """
-    data = dict(data)
-    data.setdefault("variables", {})
-    for name in checks.environment:
-        data.setdefault(name, {} if name in ("resource", "image", "globalContext", "http") else None)
+    data = {**_defaults(checks.environment), **data}
     data.pop("authorizer", None)  # offline: an expression that asks the authorizer fails
     with external.bound(data_source):
         run = _Run(checks, data, cost_limit, shared)

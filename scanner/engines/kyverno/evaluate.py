@@ -40,6 +40,7 @@ class EvalInputs:
     old_object: dict[str, Any] | None = None
     seconds: float = 2.0
     cel_data: Any = None  # scanner.engines.cel.external.ExternalData for Kyverno's CEL data libraries
+    cel_cache: dict[Any, Any] = field(default_factory=dict)  # CEL variables/activations per resource view
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -120,12 +121,10 @@ class RuleRunner:
             return self._cel()
         return None
 
-    def _cel(self) -> _Verdict | None:
-        """`validate.cel`: the rule's CEL expressions on the resource (its Pod template for autogen rules)."""
-        from scanner.engines.cel.checks import run_checks
+    def _cel_variables(self) -> dict[str, Any]:
+        """object, oldObject, request and namespaceObject for this resource (its Pod template for autogen)."""
         from scanner.engines.cel.request import UserInfo, pod_view, request_variable
 
-        assert self.rule.cel is not None
         request = self.inputs.request
         obj = self.resource
         old = self.inputs.old_object
@@ -139,14 +138,28 @@ class RuleRunner:
                             "metadata": {"name": namespace, **({"labels": labels} if labels else {})}} if namespace else None
         user = UserInfo(request.username, tuple(request.groups))
         is_delete = request.operation == "DELETE"
-        data = {
+        return {
             "object": None if is_delete else obj,
             "oldObject": obj if is_delete else old,
             "request": request_variable(self.resource, request.operation, user, old),
             "namespaceObject": namespace_object,
             "params": None,
         }
-        outcome = run_checks(self.rule.cel, data, self.inputs.cel_data)
+
+    def _cel(self) -> _Verdict | None:
+        """`validate.cel`: the rule's CEL expressions on the resource (its Pod template for autogen rules)."""
+        from scanner.engines.cel.checks import run_checks
+
+        assert self.rule.cel is not None
+        request = self.inputs.request
+        key = (id(self.resource), self.rule.autogen_template is not None, request.operation, request.username,
+               request.groups, id(self.inputs.old_object))
+        cached = self.inputs.cel_cache.get(key)
+        if cached is None or cached[0] is not self.resource:
+            cached = (self.resource, self._cel_variables(), {})
+            self.inputs.cel_cache[key] = cached
+        _resource, data, shared = cached
+        outcome = run_checks(self.rule.cel, data, self.inputs.cel_data, shared=shared)
         if outcome.status == SKIP:
             return _Verdict(SKIP, "match conditions not met")
         if outcome.status == ERROR:

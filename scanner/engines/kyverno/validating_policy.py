@@ -11,6 +11,7 @@ with an empty rule name, as `kyverno test` scores it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +165,16 @@ class CelRequest:
     _variables: dict[bool, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _shared: dict[bool, dict[Any, Any]] = field(default_factory=dict, init=False, repr=False)
 
+    @functools.cached_property
+    def target(self) -> RequestTarget:
+        """What matchConstraints see of this request."""
+        meta = as_map(self.obj.get("metadata"))
+        namespace = str(meta.get("namespace") or "")
+        labels = self.namespace_labels.get(namespace)
+        if labels is None and namespace in self.namespace_objects:
+            labels = dict(as_map(as_map(self.namespace_objects[namespace].get("metadata")).get("labels")))
+        return RequestTarget.of(self.obj, self.operation, labels)
+
     def shared(self, as_pod: bool) -> dict[Any, Any]:
         """A cache for `run_checks` over `variables(as_pod)` (its activation)."""
         return self._shared.setdefault(as_pod, {})
@@ -214,11 +225,8 @@ def check_validating_policy(policy: ValidatingPolicy, request: CelRequest,
         return None
     evaluated = obj
     if not policy.json_mode:
-        namespace = str(meta.get("namespace") or "")
-        labels = request.namespace_labels.get(namespace)
-        if labels is None and namespace in request.namespace_objects:
-            labels = dict((request.namespace_objects[namespace].get("metadata") or {}).get("labels") or {})
-        target = RequestTarget.of(obj, request.operation, labels)
+        target = request.target
+        labels = target.namespace_labels
         if not constraints_match(policy.constraints, target):
             view = request.variables(as_pod=True)["object" if request.operation != "DELETE" else "oldObject"] \
                 if str(obj.get("kind")) in policy.controllers and pod_view(obj) is not None else None
