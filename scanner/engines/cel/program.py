@@ -197,13 +197,72 @@ def _clean(message: str) -> str:
     return text.replace(" [INVALID_ARGUMENT]", "").replace(" [UNKNOWN]", "")
 
 
+_OR_VALUE = re.compile(r"\.\s*orValue\s*\(")
+
+
+def _receiver_start(text: str, end: int) -> int:
+    """Where the postfix chain (names, `.field`, `[index]`, `(args)`) that ends at `end` starts."""
+    index = end
+    while index > 0:
+        char = text[index - 1]
+        if char in ")]":
+            opener = "(" if char == ")" else "["
+            depth = 0
+            while index > 0:
+                index -= 1
+                if text[index] == char:
+                    depth += 1
+                elif text[index] == opener:
+                    depth -= 1
+                    if depth == 0:
+                        break
+            continue
+        if char.isalnum() or char in "_.":
+            index -= 1
+            continue
+        break
+    return index
+
+
+def cel_go_compatible(expression: str) -> str:
+    """`x.orValue(d)` where `x` is plain data (not optional) becomes `optional.of(x).orValue(d)`.
+
+    cel-go, which Kubernetes and Kyverno use, passes a value that is not
+    optional through `orValue` unchanged, and policies rely on it
+    (`container.volumeMounts.orValue([])`); cel-cpp reports no overload.
+    Receivers that may really be optional (a `?.`/`[?]` chain, an
+    `optional.*` call, a `variables.` entry) are left alone; the library's own
+    functions never return optionals. String literals are never touched.
+    """
+    if "orValue" not in expression:
+        return expression
+    literals = list(re.finditer(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", expression))
+
+    def in_literal(position: int) -> bool:
+        return any(m.start() <= position < m.end() for m in literals)
+
+    out = expression
+    for match in reversed(list(_OR_VALUE.finditer(expression))):
+        if in_literal(match.start()):
+            continue
+        start = _receiver_start(expression, match.start())
+        receiver = expression[start:match.start()]
+        if start > 0 and expression[start - 1] == "?":
+            continue  # `a.?b.orValue(...)`: the chain is optional
+        if (not receiver or "?" in receiver or "optional." in receiver or receiver.startswith("variables.")
+                or not (receiver[0].isalpha() or receiver[0] == "_")):
+            continue
+        out = out[:start] + f"optional.of({receiver})" + out[match.start():]
+    return out
+
+
 def compile_expression(expression: str, variables: tuple[str, ...] = KUBERNETES_VARIABLES) -> Program:
     """Parse and type-check `expression`; raises CelCompileError with line and column."""
     if not isinstance(expression, str) or not expression.strip():
         raise CelCompileError(str(expression), "the expression is empty")
     env = environment(variables)
     try:
-        compiled = env.compile(expression)
+        compiled = env.compile(cel_go_compatible(expression))
     except Exception as exc:  # noqa: BLE001 - cel-cpp raises RuntimeError with the checker's text
         text = str(exc)
         match = _POSITION.search(text)

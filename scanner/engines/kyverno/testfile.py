@@ -422,6 +422,8 @@ def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> 
 
 
 def _rule_matches(result: RuleResult, rule: str) -> bool:
+    if result.rule == "":  # a ValidatingPolicy or VAP has no rules; rows may name the policy as the rule
+        return rule in ("", result.policy, result.policy.rsplit("/", 1)[-1])
     return result.rule in (rule, f"autogen-{rule}", f"autogen-cronjob-{rule}")
 
 
