@@ -40,7 +40,8 @@ class EvalInputs:
     old_object: dict[str, Any] | None = None
     seconds: float = 2.0
     cel_data: Any = None  # scanner.engines.cel.external.ExternalData for Kyverno's CEL data libraries
-    cel_cache: dict[Any, Any] = field(default_factory=dict)  # CEL variables/activations per resource view
+    cel_cache: dict[Any, Any] = field(default_factory=dict)
+    namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # values-file `namespaces:`  # CEL variables/activations per resource view
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -143,6 +143,11 @@ def _load_values(base: Path, spec: dict[str, Any], inputs: EvalInputs) -> list[s
                 names.extend(vals)
         for ns in block.get("namespaceSelector") or []:
             inputs.namespace_labels[str(ns.get("name") or "")] = dict(ns.get("labels") or {})
+        for ns in block.get("namespaces") or []:
+            if isinstance(ns, dict) and ns.get("kind") == "Namespace":
+                ns_name = str(as_map(ns.get("metadata")).get("name") or "")
+                inputs.namespace_objects[ns_name] = ns
+                inputs.namespace_labels.setdefault(ns_name, dict(as_map(ns.get("metadata")).get("labels") or {}))
     return names
 
 
@@ -330,7 +335,8 @@ class CelSuite:
     def evaluate(self, obj: dict[str, Any], operation: str, user: UserInfo, inputs: EvalInputs,
                  resources: list[dict[str, Any]]) -> list[tuple[Any, RuleResult]]:
         out: list[tuple[Any, RuleResult]] = []
-        namespaces = {str(as_map(r.get("metadata")).get("name") or ""): r for r in resources if r.get("kind") == "Namespace"}
+        namespaces = dict(inputs.namespace_objects)
+        namespaces.update({str(as_map(r.get("metadata")).get("name") or ""): r for r in resources if r.get("kind") == "Namespace"})
         request = CelRequest(obj, operation, user, None, inputs.namespace_labels, namespaces, inputs.cel_data)
         for policy in self.validating:
             result = evaluate_validating_policy(policy, request, self.exceptions)
