@@ -290,8 +290,9 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
             for key, vals in inputs.resource_values.items():
                 if key[1] == name and "request.operation" in vals:
                     operation = str(vals["request.operation"])
-            for scored_policy, result in cel.evaluate(evaluated, operation, cel_user, inputs, resources):
-                results.append(Scored(original, scored_policy, result, operation, True))
+            for op in sorted({operation} | row_operations):
+                for scored_policy, result in cel.evaluate(evaluated, op, cel_user, inputs, resources):
+                    results.append(Scored(original, scored_policy, result, op, op == operation))
 
     for row in spec.get("results") or []:
         outcome.rows.extend(_score_row(row, results))
