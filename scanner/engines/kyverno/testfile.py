@@ -202,7 +202,12 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
     docs = _read_docs(test_path)
     if not docs or not isinstance(docs[0], dict):
         raise CdgateError("empty test file", path=str(test_path))
-    spec = docs[0]
+    for spec in docs:  # a file may hold several Test documents; each is scored
+        if isinstance(spec, dict) and (spec.get("kind") in (None, "Test") or spec is docs[0]):
+            _run_test(test_path, spec, outcome)
+
+
+def _run_test(test_path: Path, spec: dict[str, Any], outcome: SuiteOutcome) -> None:
     base = test_path.parent
     inputs = EvalInputs()
     value_names = _load_values(base, spec, inputs)
@@ -293,9 +298,29 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
             for op in sorted({operation} | row_operations):
                 for scored_policy, result in cel.evaluate(evaluated, op, cel_user, inputs, resources):
                     results.append(Scored(original, scored_policy, result, op, op == operation))
+    for path in _files(base, spec.get("jsonPayloads")):
+        payload = _read_json_payload(path)
+        stub = {"kind": "", "metadata": {"name": path.name}}
+        for scored_policy, result in cel.evaluate(payload, "CREATE", UserInfo(), inputs, [], json_mode=True):
+            results.append(Scored(stub, scored_policy, result, "CREATE", True))
 
     for row in spec.get("results") or []:
         outcome.rows.extend(_score_row(row, results))
+
+
+def _read_json_payload(path: Path) -> dict[str, Any]:
+    """A `jsonPayloads` file: any JSON document, reviewed by policies in JSON evaluation mode."""
+    import json
+
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CdgateError(f"cannot read JSON payload: {exc.strerror}", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise CdgateError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno, column=exc.colno) from None
+    if not isinstance(payload, dict):
+        raise CdgateError("a JSON payload must be an object", path=str(path))
+    return payload
 
 
 def _in_default_namespace(obj: dict[str, Any]) -> dict[str, Any]:
@@ -334,16 +359,19 @@ class CelSuite:
             self.bindings.append(vap.build_binding(doc, path))
 
     def evaluate(self, obj: dict[str, Any], operation: str, user: UserInfo, inputs: EvalInputs,
-                 resources: list[dict[str, Any]]) -> list[tuple[Any, RuleResult]]:
+                 resources: list[dict[str, Any]], json_mode: bool = False) -> list[tuple[Any, RuleResult]]:
+        """Results of the suite's CEL policies on one resource (or, `json_mode`, one JSON payload)."""
         out: list[tuple[Any, RuleResult]] = []
         namespaces = dict(inputs.namespace_objects)
         namespaces.update({str(as_map(r.get("metadata")).get("name") or ""): r for r in resources if r.get("kind") == "Namespace"})
         request = CelRequest(obj, operation, user, None, inputs.namespace_labels, namespaces, inputs.cel_data)
         for policy in self.validating:
+            if policy.json_mode != json_mode:
+                continue
             result = evaluate_validating_policy(policy, request, self.exceptions)
             if result is not None:
                 out.append((policy, result))
-        for admission in self.admission:
+        for admission in self.admission if not json_mode else []:
             for res in vap.evaluate(admission, self.bindings, obj, operation, user, None, inputs.namespace_labels,
                                     self.params + resources):
                 # Kubernetes' validator denies on an expression error under failurePolicy Fail.
@@ -414,6 +442,8 @@ def _names(row: dict[str, Any]) -> list[str]:
 
 
 def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> bool:
+    if not wanted:
+        return True  # the row names no resource: every result of its policy counts
     meta = as_map(obj.get("metadata"))
     name = str(meta.get("name") or "")
     namespace = str(meta.get("namespace") or "default")
