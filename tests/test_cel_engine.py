@@ -96,3 +96,24 @@ def test_missing_params_is_an_error_naming_the_expression() -> None:
 def test_bad_policy_expression_is_a_policy_error_with_field() -> None:
     with pytest.raises(PolicyError, match=r"validations\[0\].expression.*1:8"):
         _checks({"validations": [{"expression": "object.("}]})
+
+
+def test_variables_may_hold_durations_and_timestamps() -> None:
+    """Variables are bound inside CEL, so values Python cannot carry back (durations) still work."""
+    checks = _checks({
+        "variables": [{"name": "maxAge", "expression": "duration('24h')"},
+                      {"name": "cutoff", "expression": "timestamp('2026-01-02T00:00:00Z') - variables.maxAge"}],
+        "validations": [{"expression": "timestamp(object.metadata.created) >= variables.cutoff",
+                         "messageExpression": "'built before ' + string(variables.cutoff)"}],
+    })
+    old = {"metadata": {"created": "2025-06-01T00:00:00Z"}}
+    new = {"metadata": {"created": "2026-01-01T12:00:00Z"}}
+    failed = run_checks(checks, {"object": old})
+    assert failed.status == FAIL and failed.violations[0].message == "built before 2026-01-01T00:00:00Z"
+    assert run_checks(checks, {"object": new}).status == PASS
+
+
+def test_or_value_on_plain_value_behaves_like_cel_go() -> None:
+    pod = {"spec": {"containers": [{"name": "a", "volumeMounts": [{"name": "v"}]}]}}
+    assert _eval("object.spec.containers[0].volumeMounts.orValue([]).size()", {"object": pod}) == 1
+    assert _eval("object.spec.containers[0].?env.orValue([]).size()", {"object": pod}) == 0

@@ -25,6 +25,7 @@ from typing import Any
 
 from scanner.engines.cel import external
 from scanner.engines.cel.external import ExternalData
+from scanner.engines.cel.library import LIBRARY_VARIABLES
 from scanner.engines.cel.program import (
     DEFAULT_COST_LIMIT, KUBERNETES_VARIABLES, CelCompileError, CelEvaluationError, Program, activation,
     compile_expression, largest_collection,
@@ -45,6 +46,17 @@ class CompiledValidation:
 
 
 @dataclass(frozen=True)
+class Inlined:
+    """The validations, message expressions and audit annotations with the variables they read
+    bound inside them (`cel.bind`), so values never leave CEL (durations, timestamps) and a
+    variable is computed only by the expressions that read it, as Kubernetes does lazily."""
+
+    validations: tuple[Program, ...]
+    messages: tuple[Program | None, ...]
+    audit_annotations: tuple[Program, ...]
+
+
+@dataclass(frozen=True)
 class CelChecks:
     """A policy's compiled CEL blocks, reusable for any number of objects."""
 
@@ -53,6 +65,7 @@ class CelChecks:
     validations: tuple[CompiledValidation, ...]
     audit_annotations: tuple[tuple[str, Program], ...] = ()
     environment: tuple[str, ...] = KUBERNETES_VARIABLES
+    inlined: Inlined | None = None  # None: variables are evaluated one by one instead
 
 
 @dataclass
@@ -111,7 +124,82 @@ def compile_checks(spec: dict[str, Any], where: str, environment: tuple[str, ...
         item = item if isinstance(item, dict) else {}
         annotations.append((str(item.get("key") or f"#{i}"),
                             _compile(item.get("valueExpression"), where, f"auditAnnotations[{i}]", environment, path)))
-    return CelChecks(tuple(conditions), tuple(variables), tuple(validations), tuple(annotations), environment)
+    inlined = _inline_all(variables, validations, annotations, environment) if variables else None
+    return CelChecks(tuple(conditions), tuple(variables), tuple(validations), tuple(annotations), environment, inlined)
+
+
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_VARIABLE_REF = re.compile(r"\bvariables\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*\])")
+_BOUND_PREFIX = "__cdgv_"
+
+
+def _outside_literals(text: str, change: Any) -> str:
+    """Apply `change` to the parts of `text` that are not string literals."""
+    out, last = [], 0
+    for match in _LITERAL.finditer(text):
+        out.append(change(text[last:match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(change(text[last:]))
+    return "".join(out)
+
+
+def _references(text: str) -> list[str]:
+    names: list[str] = []
+    _outside_literals(text, lambda part: names.extend(m.group(1) or m.group(2) for m in _VARIABLE_REF.finditer(part)) or part)
+    return names
+
+
+def _bind_variables(text: str, sources: dict[str, str], order: list[str]) -> str | None:
+    """`text` with each variable it reads (directly or through others) bound by `cel.bind`."""
+    needed: set[str] = set()
+    pending = _references(text)
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        if name not in sources:
+            return None
+        needed.add(name)
+        pending.extend(_references(sources[name]))
+    if not needed:
+        return text
+
+    def rename(part: str) -> str:
+        return _VARIABLE_REF.sub(lambda m: _BOUND_PREFIX + (m.group(1) or m.group(2)), part)
+
+    result = _outside_literals(text, rename)
+    for name in reversed([n for n in order if n in needed]):
+        result = f"cel.bind({_BOUND_PREFIX}{name}, {_outside_literals(sources[name], rename)}, {result})"
+    return result
+
+
+def _inline_all(variables: list[tuple[str, Program]], validations: list[CompiledValidation],
+                annotations: list[tuple[str, Program]], environment: tuple[str, ...]) -> Inlined | None:
+    import dataclasses
+
+    sources = {name: program.source for name, program in variables}
+    order = [name for name, _ in variables]
+
+    def inline(program: Program) -> Program | None:
+        text = _bind_variables(program.source, sources, order)
+        if text is None:
+            return None
+        if text == program.source:
+            return program
+        try:
+            compiled = compile_expression(text, environment)
+        except CelCompileError:
+            return None
+        return dataclasses.replace(compiled, source=program.source)
+
+    checks = [inline(v.program) for v in validations]
+    messages = [inline(v.message_program) if v.message_program is not None else None for v in validations]
+    audits = [inline(program) for _, program in annotations]
+    if any(p is None for p in checks + audits) or any(
+            m is None and v.message_program is not None for m, v in zip(messages, validations)):
+        return None
+    return Inlined(tuple(p for p in checks if p is not None), tuple(messages), tuple(p for p in audits if p is not None))
 
 
 def _reads_failed_variable(program: Program, failed: dict[str, str]) -> str | None:
@@ -172,7 +260,7 @@ class _Run:
 @functools.lru_cache(maxsize=8)
 def _defaults(environment: tuple[str, ...]) -> dict[str, Any]:
     """Every variable of the environment bound (libraries to their marker map, data to null)."""
-    out: dict[str, Any] = {name: {} if name in ("resource", "image", "globalContext", "http") else None
+    out: dict[str, Any] = {name: {} if name in LIBRARY_VARIABLES else None
                            for name in environment}
     out["variables"] = {}
     return out
@@ -229,7 +317,8 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                 return CheckOutcome(SKIP)
         if errors:
             return CheckOutcome(ERROR, error="; ".join(errors))
-        if checks.variables:
+        inlined = checks.inlined if not data.get("variables") else None
+        if checks.variables and inlined is None:
             seeded = dict(data.get("variables") or {})  # callers may seed some (Gatekeeper)
             values: dict[str, Any] = seeded
             for position, (name, program) in enumerate(checks.variables):
@@ -244,9 +333,11 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                 data["variables"] = values
             run.refresh()
         outcome = CheckOutcome(PASS)
-        for validation in checks.validations:
+        for position, validation in enumerate(checks.validations):
+            program = inlined.validations[position] if inlined else validation.program
+            message_program = inlined.messages[position] if inlined else validation.message_program
             try:
-                verdict = run.value(validation.program)
+                verdict = run.value(program)
             except CelEvaluationError as exc:
                 errors.append(f"validations[{validation.index}]: {_describe(validation.program, exc)}")
                 continue
@@ -255,9 +346,11 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                               f"must return a bool, got {type(verdict).__name__}")
                 continue
             if not verdict:
-                outcome.violations.append(Violation(validation.index, _message(run, validation), validation.reason,
-                                                    validation.field_path))
-        for key, program in checks.audit_annotations:
+                outcome.violations.append(Violation(validation.index, _message(run, validation, message_program),
+                                                    validation.reason, validation.field_path))
+        annotations = zip([k for k, _ in checks.audit_annotations], inlined.audit_annotations) if inlined \
+            else checks.audit_annotations
+        for key, program in annotations:
             try:
                 value = run.value(program)
             except CelEvaluationError:
@@ -272,10 +365,10 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
         return outcome
 
 
-def _message(run: _Run, validation: CompiledValidation) -> str:
-    if validation.message_program is not None:
+def _message(run: _Run, validation: CompiledValidation, message_program: Program | None) -> str:
+    if message_program is not None:
         try:
-            text = run.value(validation.message_program)
+            text = run.value(message_program)
         except CelEvaluationError:
             text = None
         if isinstance(text, str) and text.strip():

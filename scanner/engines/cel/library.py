@@ -10,7 +10,7 @@ encoders. Kubernetes adds libraries of its own; the ones declared here are:
 - regex: `find`, `findAll`
 - quantity, url, ip, cidr, semver (values as tagged maps, see `values.py`)
 - Kyverno's `resource`, `image`, `globalContext`, `http` (offline data, see
-  `external.py`) and `parseServiceAccount`
+  `external.py`), `time.now()` and `parseServiceAccount`
 
 A function that fails raises; cel-cpp turns the exception into a CEL error
 value that the evaluation reports with the policy and expression.
@@ -30,7 +30,7 @@ from scanner.engines.cel import values as v
 from scanner.engines.cel.values import CelValueError
 
 # Variables that name a Kyverno library rather than data; their value is a marker map.
-LIBRARY_VARIABLES = ("resource", "image", "globalContext", "http")
+LIBRARY_VARIABLES = ("resource", "image", "globalContext", "http", "time")
 
 
 def _key(item: Any) -> Any:
@@ -265,6 +265,13 @@ def _http_unavailable(_lib: Any, *_args: Any) -> Any:
     raise CelValueError("http library: cdgate does not make network calls from CEL policies")
 
 
+def _now(_lib: Any) -> Any:
+    """Kyverno's `time.now()`: the current time (UTC)."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 def _parse_service_account(username: str) -> dict[str, str]:
     parts = username.split(":")
     namespace, name = (parts[2], parts[3]) if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] else ("", "")
@@ -360,5 +367,6 @@ def declarations() -> list[Any]:
         fn("list", ("cdg_resource_list_lower", D, [D, S, S, S], True, _resource_list)),
         fn("GetMetadata", ("cdg_image_metadata", D, [D, S], True, _image_metadata)),
         fn("Post", ("cdg_http_post", D, [D, S, D], True, _http_unavailable)),
+        fn("now", ("cdg_time_now", cel.Type.TIMESTAMP, [D], True, _now)),
         fn("parseServiceAccount", ("cdg_parse_sa", M, [S], False, _parse_service_account)),
     ]

@@ -66,7 +66,9 @@ _ENV_LOCK = threading.Lock()
 def environment(variables: tuple[str, ...]) -> Any:
     """A cel-expr-python `Env` declaring `variables` (all dynamically typed) and the libraries."""
     from cel_expr_python import cel  # type: ignore[import-untyped]
-    from cel_expr_python.ext import ext_encoders, ext_math, ext_optional, ext_strings  # type: ignore[import-untyped]
+    from cel_expr_python.ext import (  # type: ignore[import-untyped]
+        ext_bindings, ext_encoders, ext_math, ext_optional, ext_strings,
+    )
 
     from scanner.engines.cel.library import declarations
 
@@ -74,7 +76,7 @@ def environment(variables: tuple[str, ...]) -> Any:
         return cel.NewEnv(
             variables={name: cel.Type.DYN for name in variables},
             extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional(), ext_math.ExtMath(),
-                        ext_encoders.ExtEncoders(), cel.CelExtension("cdgate.kubernetes", declarations())],
+                        ext_encoders.ExtEncoders(), ext_bindings.ExtBindings(), cel.CelExtension("cdgate.kubernetes", declarations())],
         )
 
 

@@ -115,7 +115,12 @@ def build_validating_policy(doc: dict[str, Any], path: str, line: int = 1) -> Va
         raise PolicyError(f"{where}: spec.validations must list at least one validation", path=path, line=line)
     constraints = as_map(spec.get("matchConstraints"))
     evaluation = as_map(spec.get("evaluation"))
-    json_mode = str(evaluation.get("mode") or "Kubernetes") == "JSON"
+    mode = str(evaluation.get("mode") or "Kubernetes")
+    if mode not in ("Kubernetes", "JSON"):
+        raise PolicyError(f"{where}: evaluation.mode {mode} is an authorization policy for {mode} requests; cdgate "
+                          "evaluates admission (Kubernetes) and JSON policies", path=path, line=line,
+                          hint="keep authorization policies out of the gate's policy paths")
+    json_mode = mode == "JSON"
     if not constraints and not json_mode:
         raise PolicyError(f"{where}: spec.matchConstraints is required", path=path, line=line,
                           hint="list the resources under matchConstraints.resourceRules")
