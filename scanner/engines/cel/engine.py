@@ -39,6 +39,25 @@ class CelPolicySet:
     params: list[dict[str, Any]] = field(default_factory=list)
     data: ExternalData | None = None
 
+    def results(self, obj: dict[str, Any], operation: str = "CREATE") -> list[tuple[str, str, str]]:
+        """(policy, status, message) of every CEL policy that selects `obj` (for `cdgate kyverno apply`)."""
+        from scanner.engines.kyverno.validating_policy import CelRequest, check_validating_policy
+
+        out: list[tuple[str, str, str]] = []
+        for policy in self.admission:
+            for result in vap.evaluate(policy, self.bindings, obj, operation, params=self.params):
+                message = result.error or "; ".join(v.message for v in result.violations)
+                status = result.status
+                if status == "fail" and "Deny" not in result.actions:
+                    status = "warn"
+                out.append((policy.name, status, message))
+        request = CelRequest(obj, operation, data=self.data)
+        for vpol in self.validating:
+            outcome = check_validating_policy(vpol, request, self.exceptions)
+            if outcome is not None:
+                out.append((vpol.key, outcome.status, outcome.message))
+        return out
+
     @property
     def rule_count(self) -> int:
         return sum(len(p.checks.validations) for p in self.admission) + sum(len(p.checks.validations) for p in self.validating)

@@ -263,10 +263,16 @@ def compile_expression(expression: str, variables: tuple[str, ...] = KUBERNETES_
     if not isinstance(expression, str) or not expression.strip():
         raise CelCompileError(str(expression), "the expression is empty")
     env = environment(variables)
+    compatible = cel_go_compatible(expression)
     try:
-        compiled = env.compile(cel_go_compatible(expression))
+        compiled = env.compile(compatible)
     except Exception as exc:  # noqa: BLE001 - cel-cpp raises RuntimeError with the checker's text
         text = str(exc)
+        if compatible != expression:  # report positions in the text the user wrote
+            try:
+                env.compile(expression)
+            except Exception as original:  # noqa: BLE001
+                text = str(original)
         match = _POSITION.search(text)
         if match:
             raise CelCompileError(expression, match.group(3).strip(), int(match.group(1)), int(match.group(2))) from None
