@@ -119,28 +119,37 @@ def build_binding(doc: dict[str, Any], path: str, line: int = 1) -> Binding:
     )
 
 
-def _params_for(policy: AdmissionPolicy, binding: Binding, obj_namespace: str,
-                params: list[dict[str, Any]]) -> list[dict[str, Any]] | str:
-    """The param objects a binding selects, or an error text when they are missing."""
-    assert policy.param_kind is not None
-    ref = binding.param_ref or {}
-    api_version, kind = policy.param_kind
+def select_params(param_kind: tuple[str, str], ref: dict[str, Any], obj_namespace: str,
+                  params: list[dict[str, Any]], owner: str) -> list[dict[str, Any]] | str:
+    """The params objects a paramRef picks (by name or selector), or an error text when there are none.
+
+    Without `paramRef.namespace`, a namespaced params object is looked up in
+    the namespace of the object under review, as the API server does.
+    """
+    api_version, kind = param_kind
     candidates = [p for p in params if p.get("kind") == kind and str(p.get("apiVersion") or "") == api_version]
     namespace = str(ref.get("namespace") or "")
     if namespace:
-        candidates = [p for p in candidates if str((p.get("metadata") or {}).get("namespace") or "") == namespace]
+        candidates = [p for p in candidates if str(as_map(p.get("metadata")).get("namespace") or "") == namespace]
     elif obj_namespace:
-        local = [p for p in candidates if str((p.get("metadata") or {}).get("namespace") or "") == obj_namespace]
-        unscoped = [p for p in candidates if not (p.get("metadata") or {}).get("namespace")]
+        local = [p for p in candidates if str(as_map(p.get("metadata")).get("namespace") or "") == obj_namespace]
+        unscoped = [p for p in candidates if not as_map(p.get("metadata")).get("namespace")]
         candidates = local or unscoped or candidates
     if ref.get("name"):
-        candidates = [p for p in candidates if str((p.get("metadata") or {}).get("name") or "") == str(ref["name"])]
+        candidates = [p for p in candidates if str(as_map(p.get("metadata")).get("name") or "") == str(ref["name"])]
     elif ref.get("selector") is not None:
-        candidates = [p for p in candidates if selector_matches(ref["selector"], (p.get("metadata") or {}).get("labels") or {})]
+        candidates = [p for p in candidates if selector_matches(ref["selector"], as_map(as_map(p.get("metadata")).get("labels")))]
     if not candidates:
         wanted = ref.get("name") or ref.get("selector") or "(no paramRef)"
-        return f"no {kind} params object {wanted!r} found for binding {binding.name!r}"
+        return f"no {kind} params object {wanted!r} found for {owner}"
     return candidates
+
+
+def _params_for(policy: AdmissionPolicy, binding: Binding, obj_namespace: str,
+                params: list[dict[str, Any]]) -> list[dict[str, Any]] | str:
+    assert policy.param_kind is not None
+    return select_params(policy.param_kind, binding.param_ref or {}, obj_namespace, params,
+                         f"binding {binding.name!r}")
 
 
 def evaluate(policy: AdmissionPolicy, bindings: list[Binding], obj: dict[str, Any], operation: str = "CREATE",

@@ -41,7 +41,8 @@ class EvalInputs:
     seconds: float = 2.0
     cel_data: Any = None  # scanner.engines.cel.external.ExternalData for Kyverno's CEL data libraries
     cel_cache: dict[Any, Any] = field(default_factory=dict)
-    namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # values-file `namespaces:`  # CEL variables/activations per resource view
+    namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # values-file `namespaces:`
+    cel_params: list[dict[str, Any]] = field(default_factory=list)  # params objects for validate.cel paramRef  # CEL variables/activations per resource view
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -147,6 +148,19 @@ class RuleRunner:
             "params": None,
         }
 
+    def _cel_params(self, namespace: str) -> dict[str, Any] | None | str:
+        """validate.cel `paramKind`/`paramRef`: the params object, None without paramKind, or an error text."""
+        from scanner.engines.cel.vap import select_params
+
+        block = as_map(self.rule.validate.get("cel"))
+        kind = as_map(block.get("paramKind"))
+        if not kind:
+            return None
+        ref = as_map(block.get("paramRef"))
+        found = select_params((str(kind.get("apiVersion") or ""), str(kind.get("kind") or "")), ref,
+                              namespace or "default", self.inputs.cel_params, f"rule {self.rule.name!r}")
+        return found if isinstance(found, str) else found[0]
+
     def _cel(self) -> _Verdict | None:
         """`validate.cel`: the rule's CEL expressions on the resource (its Pod template for autogen rules)."""
         from scanner.engines.cel.checks import run_checks
@@ -160,6 +174,14 @@ class RuleRunner:
             cached = (self.resource, self._cel_variables(), {})
             self.inputs.cel_cache[key] = cached
         _resource, data, shared = cached
+        params = self._cel_params(str(as_map(self.resource.get("metadata")).get("namespace") or ""))
+        if isinstance(params, str):
+            action = str(as_map(as_map(self.rule.validate.get("cel")).get("paramRef")).get("parameterNotFoundAction") or "Deny")
+            if action == "Allow":
+                return _Verdict(PASS, f"validation rule '{self.rule.name}' passed: {params} (parameterNotFoundAction Allow)")
+            return _Verdict(FAIL, f"rule {self.rule.name}: {params} (parameterNotFoundAction Deny)")
+        if params is not None:
+            data, shared = {**data, "params": params}, {}
         outcome = run_checks(self.rule.cel, data, self.inputs.cel_data, shared=shared)
         if outcome.status == SKIP:
             return _Verdict(SKIP, "match conditions not met")

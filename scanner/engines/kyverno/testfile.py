@@ -264,6 +264,7 @@ def _run_test(test_path: Path, spec: dict[str, Any], outcome: SuiteOutcome) -> N
 
     for path in _files(base, spec.get("paramResources")):
         cel.params.extend(d for d in _read_docs(path) if isinstance(d, dict) and d.get("kind"))
+    inputs.cel_params = cel.params + resources
     for obj in resources:
         problem = resource_problem(obj)
         if problem is not None:
