@@ -84,37 +84,41 @@ class CheckOutcome:
     audit_annotations: dict[str, str] = field(default_factory=dict)
 
 
-def _compile(expression: Any, where: str, what: str, environment: tuple[str, ...], path: str | None) -> Program:
+def _compile(expression: Any, where: str, what: str, environment: tuple[str, ...], path: str | None,
+             line: int | None = None) -> Program:
     try:
         return compile_expression(str(expression) if expression is not None else "", environment)
     except CelCompileError as exc:
-        raise PolicyError(f"{where}: {what}: {exc}", path=path,
+        raise PolicyError(f"{where}: {what}: {exc}", path=path, line=line,
                           hint="fix the CEL expression (cdgate type-checks it like the API server)") from None
 
 
 def compile_checks(spec: dict[str, Any], where: str, environment: tuple[str, ...] = KUBERNETES_VARIABLES,
-                   path: str | None = None, validations_key: str = "validations") -> CelChecks:
-    """Compile `matchConditions`, `variables`, `validations` and `auditAnnotations` of `spec`."""
+                   path: str | None = None, validations_key: str = "validations", line: int | None = None) -> CelChecks:
+    """Compile `matchConditions`, `variables`, `validations` and `auditAnnotations` of `spec`.
+
+    A bad expression is a PolicyError at `path`:`line` (the policy document's first line)."""
     conditions = []
     for i, item in enumerate(spec.get("matchConditions") or []):
         item = item if isinstance(item, dict) else {}
         name = str(item.get("name") or f"#{i}")
-        conditions.append((name, _compile(item.get("expression"), where, f"matchConditions[{i}] ({name})", environment, path)))
+        conditions.append((name, _compile(item.get("expression"), where, f"matchConditions[{i}] ({name})", environment, path, line)))
     variables = []
     for i, item in enumerate(spec.get("variables") or []):
         item = item if isinstance(item, dict) else {}
         name = str(item.get("name") or "")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise PolicyError(f"{where}: variables[{i}] needs a name that is a CEL identifier, not {name!r}", path=path)
-        variables.append((name, _compile(item.get("expression"), where, f"variables[{i}] ({name})", environment, path)))
+            raise PolicyError(f"{where}: variables[{i}] needs a name that is a CEL identifier, not {name!r}",
+                              path=path, line=line)
+        variables.append((name, _compile(item.get("expression"), where, f"variables[{i}] ({name})", environment, path, line)))
     validations = []
     for i, item in enumerate(spec.get(validations_key) or []):
         item = item if isinstance(item, dict) else {}
-        program = _compile(item.get("expression"), where, f"{validations_key}[{i}].expression", environment, path)
+        program = _compile(item.get("expression"), where, f"{validations_key}[{i}].expression", environment, path, line)
         message_program = None
         if item.get("messageExpression"):
             message_program = _compile(item["messageExpression"], where, f"{validations_key}[{i}].messageExpression",
-                                       environment, path)
+                                       environment, path, line)
         message = str(item["message"]) if item.get("message") else None
         reason = str(item["reason"]) if item.get("reason") else None
         field_path = str(item["fieldPath"]).lstrip(".") if item.get("fieldPath") else None
@@ -123,7 +127,7 @@ def compile_checks(spec: dict[str, Any], where: str, environment: tuple[str, ...
     for i, item in enumerate(spec.get("auditAnnotations") or []):
         item = item if isinstance(item, dict) else {}
         annotations.append((str(item.get("key") or f"#{i}"),
-                            _compile(item.get("valueExpression"), where, f"auditAnnotations[{i}]", environment, path)))
+                            _compile(item.get("valueExpression"), where, f"auditAnnotations[{i}]", environment, path, line)))
     inlined = _inline_all(variables, validations, annotations, environment) if variables else None
     return CelChecks(tuple(conditions), tuple(variables), tuple(validations), tuple(annotations), environment, inlined)
 
@@ -145,8 +149,14 @@ def _outside_literals(text: str, change: Any) -> str:
 
 
 def _references(text: str) -> list[str]:
+    """Names of the variables `text` reads (`variables.x` or `variables['x']`)."""
     names: list[str] = []
-    _outside_literals(text, lambda part: names.extend(m.group(1) or m.group(2) for m in _VARIABLE_REF.finditer(part)) or part)
+
+    def collect(part: str) -> str:
+        names.extend(m.group(1) or m.group(2) for m in _VARIABLE_REF.finditer(part))
+        return part
+
+    _outside_literals(text, collect)
     return names
 
 

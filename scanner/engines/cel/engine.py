@@ -20,6 +20,7 @@ from scanner.engines.base import EvaluationRequest, Level, RawResult
 from scanner.engines.cel import vap
 from scanner.engines.cel.external import ExternalData
 from scanner.engines.cel.request import UserInfo
+from scanner.engines.cel.values import as_map
 from scanner.engines.kyverno.validating_policy import CelPolicyException, PolicyOutcome, ValidatingPolicy
 from scanner.errors import PolicyError, yaml_error_details
 from scanner.inputs.document import Document
@@ -154,7 +155,8 @@ class CelEngine:
         user_info = dict(admission.user_info) if admission is not None else {}
         user = UserInfo(str(user_info.get("username") or ""), tuple(str(g) for g in user_info.get("groups") or []))
         resources = [d for d in request.documents if d.is_resource]
-        namespace_labels = {d.name or "": dict(d.metadata.get("labels") or {}) for d in resources if d.kind == "Namespace"}
+        namespaces = {d.name or "": d.obj for d in resources if d.kind == "Namespace"}
+        namespace_labels = {name: dict(as_map(as_map(obj.get("metadata")).get("labels"))) for name, obj in namespaces.items()}
         if admission is not None and admission.namespace:
             namespace_labels[admission.namespace] = dict(admission.namespace_labels)
         params = self.policy_set.params + [d.obj for d in resources]
@@ -165,7 +167,7 @@ class CelEngine:
                     for result in vap.evaluate(policy, self.policy_set.bindings, document.obj, operation, user, old,
                                                namespace_labels, params):
                         raw.extend(self._admission_results(policy, result, document))
-                cel_request = CelRequest(document.obj, operation, user, old, namespace_labels, {}, self.policy_set.data)
+                cel_request = CelRequest(document.obj, operation, user, old, namespace_labels, namespaces, self.policy_set.data)
                 for vpol in self.policy_set.validating:
                     outcome = check_validating_policy(vpol, cel_request, self.policy_set.exceptions)
                     if outcome is not None:

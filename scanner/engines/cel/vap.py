@@ -93,7 +93,7 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> AdmissionPoli
         path=path,
         line=line,
         constraints=as_map(spec.get("matchConstraints")),
-        checks=compile_checks(spec, where, KUBERNETES_VARIABLES, path),
+        checks=compile_checks(spec, where, KUBERNETES_VARIABLES, path, line=line),
         param_kind=(str(param_kind.get("apiVersion") or ""), str(param_kind.get("kind") or "")) if param_kind else None,
         failure_policy=failure_policy,
     )

@@ -128,7 +128,7 @@ def build_validating_policy(doc: dict[str, Any], path: str, line: int = 1) -> Va
     unknown = [a for a in actions if a not in ("Deny", "Warn", "Audit")]
     if unknown:
         raise PolicyError(f"{where}: unknown validationActions {unknown}", path=path, line=line, hint="use Deny, Warn or Audit")
-    checks = compile_checks(spec, where, KYVERNO_VARIABLES, path)
+    checks = compile_checks(spec, where, KYVERNO_VARIABLES, path, line=line)
     return ValidatingPolicy(
         name=name,
         namespace=str(meta["namespace"]) if doc.get("kind") == "NamespacedValidatingPolicy" and meta.get("namespace") else None,
