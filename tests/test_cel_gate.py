@@ -142,3 +142,19 @@ def test_cost_overrun_is_an_error_finding_not_a_pass(tmp_path: Path) -> None:
     code, findings, _ = _check(_repo(tmp_path, expression=expression))
     errors = [f for f in findings if f["outcome"] == "error"]
     assert code == 2 and any("exceeds the budget" in f["message"] for f in errors)
+
+
+def test_waiver_suppresses_a_vap_finding(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    profile = root / "gate.yaml"
+    profile.write_text(profile.read_text() + (
+        "waivers:\n"
+        "  - rule: vap:max-replicas/*\n"
+        "    resource: {kind: Deployment, namespace: shop, name: web}\n"
+        "    reason: Load test until the autoscaler lands.\n"
+        "    owner: shop-team@example.com\n"
+        "    expires: '2099-01-01'\n"))
+    code, findings, stderr = _check(root)
+    cel = [f for f in findings if f["engine"] == "cel"]
+    assert code == 0, stderr
+    assert len(cel) == 1 and cel[0]["waiver"] is not None
