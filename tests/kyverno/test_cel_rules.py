@@ -90,3 +90,28 @@ def test_missing_params_deny_fails_and_allow_passes(tmp_path: Path) -> None:
     assert "limits" in next(r for r in denied.rows if r.resource == "small").message
     allowed = run_suite(_suite(tmp_path, ROWS % ("pass", "pass", "pass"), action="Allow", with_params=False))
     assert allowed.passed, [(r.resource, r.actual, r.message) for r in allowed.rows]
+
+
+def test_expression_error_is_fail_in_kyverno_test_and_error_in_the_gate(tmp_path: Path) -> None:
+    from scanner.engines.base import Level
+    from scanner.engines.kyverno import load_policies
+    from scanner.inputs.yamlpos import load_yaml_documents
+
+    policy = POLICY.replace("object.spec.replicas <= variables.limit", "object.spec.nothing <= variables.limit")
+    (tmp_path / "policy.yaml").write_text(policy % {"action": "Deny"})
+    (tmp_path / "resources.yaml").write_text(RESOURCES)
+    (tmp_path / "params.yaml").write_text(PARAMS)
+    (tmp_path / "kyverno-test.yaml").write_text(
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\n"
+        "resources: [resources.yaml]\nparamResources: [params.yaml]\n" + ROWS % ("fail", "fail", "skip"))
+    assert run_suite(tmp_path / "kyverno-test.yaml").passed  # Kubernetes' validator denies on the error
+
+    # The gate has no params for validate.cel: each selected Deployment is an error naming them.
+    documents = load_yaml_documents(RESOURCES, "apps/deploy.yaml")
+    raw = load_policies([tmp_path / "policy.yaml"]).evaluate(documents)
+    assert len(raw) == 3 and all(r.level is Level.ERROR and "'limits'" in r.message for r in raw)
+    # Without params, the expression error itself is the error (exit 2), not a violation.
+    no_params = "\n".join(line for line in policy.splitlines() if "paramKind" not in line and "paramRef" not in line)
+    (tmp_path / "policy.yaml").write_text(no_params.replace("int(params.data.max)", "3"))
+    raw = load_policies([tmp_path / "policy.yaml"]).evaluate(documents)
+    assert len(raw) == 2 and all(r.level is Level.ERROR and "nothing" in r.message for r in raw)

@@ -88,6 +88,7 @@ class _Verdict:
     status: str
     message: str = ""
     path: tuple[str | int, ...] | None = None
+    error_denies: bool = False
 
 
 class RuleRunner:
@@ -179,7 +180,7 @@ class RuleRunner:
             action = str(as_map(as_map(self.rule.validate.get("cel")).get("paramRef")).get("parameterNotFoundAction") or "Deny")
             if action == "Allow":
                 return _Verdict(PASS, f"validation rule '{self.rule.name}' passed: {params} (parameterNotFoundAction Allow)")
-            return _Verdict(FAIL, f"rule {self.rule.name}: {params} (parameterNotFoundAction Deny)")
+            return _Verdict(ERROR, f"rule {self.rule.name}: {params} (parameterNotFoundAction Deny)", error_denies=True)
         if params is not None:
             data, shared = {**data, "params": params}, {}
         outcome = run_checks(self.rule.cel, data, self.inputs.cel_data, shared=shared)
@@ -187,8 +188,8 @@ class RuleRunner:
             return _Verdict(SKIP, "match conditions not met")
         if outcome.status == ERROR:
             # Kyverno runs validate.cel through Kubernetes' validator: with its default failurePolicy
-            # (Fail) an expression error denies the request, so it is a failure, never a pass.
-            return _Verdict(FAIL, f"rule {self.rule.name}: CEL expression error denies the request: {outcome.error}")
+            # (Fail) an expression error denies the request; never a pass.
+            return _Verdict(ERROR, f"rule {self.rule.name}: CEL expression failed: {outcome.error}", error_denies=True)
         if outcome.status == FAIL:
             return _Verdict(FAIL, "; ".join(v.message for v in outcome.violations))
         return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")
@@ -399,6 +400,7 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
     if verdict is None:
         return None
     result.status, result.message, result.path = verdict.status, verdict.message, verdict.path
+    result.error_denies = verdict.error_denies
     return result
 
 

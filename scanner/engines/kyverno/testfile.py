@@ -27,7 +27,7 @@ from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_
 from scanner.engines.kyverno.exceptions import build_exception, is_exception
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView
 from scanner.engines.kyverno.policy import Policy, check_policy, is_policy, build_policy
-from scanner.engines.kyverno.results import FAIL, WARN, RuleResult
+from scanner.engines.kyverno.results import ERROR, FAIL, WARN, RuleResult
 from scanner.engines.kyverno.yamlio import load_all
 from scanner.errors import CdgateError, PolicyError, yaml_error_details
 from scanner.engines.kyverno.yamlio import as_map
@@ -181,6 +181,8 @@ def _operation_for(inputs: EvalInputs, policy: Policy, name: str) -> str:
 
 
 def _scored(policy: Policy, result: RuleResult) -> str:
+    if result.status == ERROR and result.error_denies:
+        return FAIL  # Kyverno reports the denial Kubernetes' validator makes of an expression error
     if result.status == FAIL and str(policy.annotations.get("policies.kyverno.io/scored", "")).lower() == "false":
         return WARN
     return result.status
