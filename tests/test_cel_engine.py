@@ -117,3 +117,11 @@ def test_or_value_on_plain_value_behaves_like_cel_go() -> None:
     pod = {"spec": {"containers": [{"name": "a", "volumeMounts": [{"name": "v"}]}]}}
     assert _eval("object.spec.containers[0].volumeMounts.orValue([]).size()", {"object": pod}) == 1
     assert _eval("object.spec.containers[0].?env.orValue([]).size()", {"object": pod}) == 0
+
+
+def test_variables_read_by_index_still_work() -> None:
+    checks = _checks({
+        "variables": [{"name": "names", "expression": "object.spec.containers.map(c, c.name)"}],
+        "validations": [{"expression": "variables['names'].size() == 1"}],
+    })
+    assert run_checks(checks, {"object": POD}).status == FAIL

@@ -8,8 +8,11 @@ Kubernetes' order on one request:
 
 1. matchConditions: any that is false means the policy does not apply
    (skip); an error, when none is false, is an error.
-2. variables, in order; each may read the ones before it. A variable that
-   fails makes every expression that reads it fail with its error.
+2. variables, in order; each may read the ones before it. They are bound
+   inside each expression that reads them (`cel.bind`), so only what an
+   expression needs is computed; where that is not possible they are
+   evaluated one by one, and a variable that fails makes every expression
+   that reads it fail with its error.
 3. validations: a false expression is a violation with its message
    (`messageExpression`, else `message`, else `failed expression: ...`);
    an expression that fails or does not give a bool is an error.
@@ -173,7 +176,7 @@ def _bind_variables(text: str, sources: dict[str, str], order: list[str]) -> str
         needed.add(name)
         pending.extend(_references(sources[name]))
     if not needed:
-        return text
+        return None if _reads_variables_map(text) else text
 
     def rename(part: str) -> str:
         return _VARIABLE_REF.sub(lambda m: _BOUND_PREFIX + (m.group(1) or m.group(2)), part)
@@ -181,7 +184,21 @@ def _bind_variables(text: str, sources: dict[str, str], order: list[str]) -> str
     result = _outside_literals(text, rename)
     for name in reversed([n for n in order if n in needed]):
         result = f"cel.bind({_BOUND_PREFIX}{name}, {_outside_literals(sources[name], rename)}, {result})"
+    if _reads_variables_map(result):
+        return None  # e.g. `variables['x']`: evaluate the variables one by one instead
     return result
+
+
+def _reads_variables_map(text: str) -> bool:
+    """Does `text` still name `variables` outside string literals?"""
+    found: list[str] = []
+
+    def collect(part: str) -> str:
+        found.extend(re.findall(r"\bvariables\b", part))
+        return part
+
+    _outside_literals(text, collect)
+    return bool(found)
 
 
 def _inline_all(variables: list[tuple[str, Program]], validations: list[CompiledValidation],
