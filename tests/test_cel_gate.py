@@ -158,3 +158,39 @@ def test_waiver_suppresses_a_vap_finding(tmp_path: Path) -> None:
     cel = [f for f in findings if f["engine"] == "cel"]
     assert code == 0, stderr
     assert len(cel) == 1 and cel[0]["waiver"] is not None
+
+
+KYVERNO_CEL = """\
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: max-replicas-cel
+  annotations: {policies.kyverno.io/severity: high}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: replicas
+      match:
+        any:
+          - resources: {kinds: [Deployment]}
+      validate:
+        cel:
+          paramKind: {apiVersion: v1, kind: ConfigMap}
+          paramRef: {name: limits, namespace: shop}
+          expressions:
+            - expression: "object.spec.replicas <= int(params.data.max)"
+              message: too many replicas
+"""
+
+
+def test_kyverno_validate_cel_reads_params_from_the_profile(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    (root / "kyverno").mkdir()
+    (root / "kyverno" / "policy.yaml").write_text(KYVERNO_CEL)
+    (root / "policies" / "replicas.yaml").unlink()
+    (root / "gate.yaml").write_text("version: 1\nrego: {bundled: false}\nkyverno: {policies: [kyverno]}\n"
+                                    "cel: {params: [params.yaml]}\n")
+    code, findings, stderr = _check(root)
+    kyverno = [f for f in findings if f["engine"] == "kyverno"]
+    assert code == 1, stderr
+    assert [(f["rule_id"], f["message"]) for f in kyverno] == [("kyverno:max-replicas-cel/replicas", "too many replicas")]

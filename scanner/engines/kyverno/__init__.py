@@ -8,7 +8,7 @@ raw results for the gate. `testfile.run_suite` runs Kyverno CLI test suites.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from scanner.engines.base import EvaluationRequest, Level, RawResult
 from scanner.engines.kyverno.budget import resource_problem
@@ -84,6 +84,8 @@ class KyvernoPolicySet:
         self.policies = policies
         self.exceptions = exceptions or []
         self.seconds_per_rule = seconds_per_rule
+        self.cel_data: Any = None  # ExternalData for validate.cel's resource/image libraries (gate.yaml cel.data)
+        self.cel_params: list[dict[str, Any]] = []  # params objects for validate.cel paramRef (gate.yaml cel.params)
 
     @property
     def rule_count(self) -> int:
@@ -124,7 +126,8 @@ class KyvernoPolicySet:
                 if rule.match_kinds is None or kind in rule.match_kinds
             ]
         inputs = EvalInputs(request=RequestInfo(operation=operation), exceptions=self.exceptions,
-                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule)
+                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule,
+                            cel_data=self.cel_data, cel_params=self.cel_params)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
         base = base_context(obj, inputs)
@@ -225,4 +228,10 @@ def compile_for_profile(profile: Profile, root: Path) -> KyvernoEngine | None:
     paths.extend(profile.kyverno.policies)
     if not paths:
         return None
-    return KyvernoEngine(load_policies(paths), profile.kyverno.audit_fails)
+    policy_set = load_policies(paths)
+    if profile.cel.params or profile.cel.data:  # validate.cel rules read the same params and data
+        from scanner.engines.cel.engine import load_cel_policies
+
+        extra = load_cel_policies([], profile.cel.params, profile.cel.data)
+        policy_set.cel_data, policy_set.cel_params = extra.data, extra.params
+    return KyvernoEngine(policy_set, profile.kyverno.audit_fails)
