@@ -16,6 +16,7 @@ It reports resource x rule evaluations per second for each.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -61,7 +62,8 @@ def resources(count: int) -> list[dict[str, Any]]:
         pool.extend(d for d in load_all(path.read_text()) if isinstance(d, dict) and d.get("kind"))
     if not pool:
         raise SystemExit("no resources under " + str(LIBRARY / "pod-security-cel"))
-    return [pool[i % len(pool)] for i in range(count)]
+    # Distinct copies: each resource is a new object, as in a real run (no cache sees one twice).
+    return [copy.deepcopy(pool[i % len(pool)]) for i in range(count)]
 
 
 def _run_kyverno(policies: list[Policy], objects: list[dict[str, Any]]) -> dict[str, Any]:
