@@ -27,7 +27,24 @@ class ExternalData:
 
     resources: list[dict[str, Any]] = field(default_factory=list)
     images: dict[str, dict[str, Any]] = field(default_factory=dict)  # image reference -> metadata
-    global_context: dict[str, Any] = field(default_factory=dict)
+    global_context: dict[str, GlobalEntry] = field(default_factory=dict)
+    http_responses: list[dict[str, Any]] = field(default_factory=list)  # {method, url, response}
+
+    def add_test_mocks(self, spec: dict[str, Any], read_resources: Any) -> None:
+        """A Test file's `apiCallResponses` and `globalContextEntries` (`read_resources(path)` reads files)."""
+        self.http_responses.extend(r for r in spec.get("apiCallResponses") or [] if isinstance(r, dict))
+        for entry in spec.get("globalContextEntries") or []:
+            if not isinstance(entry, dict) or not entry.get("name"):
+                continue
+            if "data" in entry:
+                value: Any = entry["data"]
+            else:
+                value = [r for r in entry.get("resources") or [] if isinstance(r, dict)]
+                for path in entry.get("resourceFiles") or []:
+                    value.extend(read_resources(str(path)))
+            projections = {str(p.get("name")): str(p.get("path") or "") for p in entry.get("projections") or []
+                           if isinstance(p, dict) and p.get("name")}
+            self.global_context[str(entry["name"])] = GlobalEntry(value, projections)
 
     @classmethod
     def from_context_document(cls, doc: dict[str, Any]) -> ExternalData:
@@ -77,12 +94,39 @@ class ExternalData:
         return found
 
     def global_entry(self, name: str, projection: str) -> Any:
-        if name not in self.global_context:
-            raise CelValueError(f"globalContext.Get: no global context entry {name!r} given")
-        value = self.global_context[name]
-        if projection and isinstance(value, dict):
-            return value.get(projection)
-        return value
+        entry = self.global_context.get(name)
+        if entry is None:
+            raise CelValueError(f"globalContext.Get: no global context entry {name!r} given "
+                                "(give it under globalContextEntries in the test file)")
+        if projection:
+            if projection not in entry.projections:
+                raise CelValueError(f"globalContext.Get: entry {name!r} has no projection {projection!r}")
+            return entry.project(projection)
+        if entry.projections:
+            base = dict(entry.value) if isinstance(entry.value, dict) else {}
+            return {**base, **{p: entry.project(p) for p in entry.projections}}
+        return entry.value
+
+    def http_response(self, method: str, url: str) -> dict[str, Any]:
+        for mock in self.http_responses:
+            if str(mock.get("method") or "GET").upper() == method and str(mock.get("url") or "") == url:
+                response = mock.get("response")
+                return response if isinstance(response, dict) else {}
+        raise CelValueError(f"http.{method.title()}: no response for {method} {url} given; cdgate makes no network "
+                            "calls from policies (give it under apiCallResponses in the test file)")
+
+
+@dataclass(frozen=True)
+class GlobalEntry:
+    """A global context entry: its data (or resources) and its named JMESPath projections."""
+
+    value: Any
+    projections: dict[str, str] = field(default_factory=dict)
+
+    def project(self, name: str) -> Any:
+        import jmespath
+
+        return jmespath.search(self.projections[name], self.value) if self.projections[name] else self.value
 
 
 _LOCAL = threading.local()

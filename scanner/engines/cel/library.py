@@ -261,8 +261,12 @@ def _global_get(_lib: Any, name: str, projection: str) -> Any:
     return external.current().global_entry(name, projection)
 
 
-def _http_unavailable(_lib: Any, *_args: Any) -> Any:
-    raise CelValueError("http library: cdgate does not make network calls from CEL policies")
+def _http_get(_lib: Any, url: str) -> dict[str, Any]:
+    return external.current().http_response("GET", url)
+
+
+def _http_post(_lib: Any, url: str, _body: Any, _headers: Any = None) -> dict[str, Any]:
+    return external.current().http_response("POST", url)
 
 
 def _now(_lib: Any) -> Any:
@@ -361,12 +365,13 @@ def declarations() -> list[Any]:
         # Kyverno
         fn("Get", ("cdg_resource_get", D, [D, S, S, S, S], True, _resource_get),
            ("cdg_global_get", D, [D, S, S], True, _global_get),
-           ("cdg_http_get", D, [D, S], True, _http_unavailable)),
+           ("cdg_http_get", D, [D, S], True, _http_get)),
         fn("get", ("cdg_resource_get_lower", D, [D, S, S, S, S], True, _resource_get)),
         fn("List", ("cdg_resource_list", D, [D, S, S, S], True, _resource_list)),
         fn("list", ("cdg_resource_list_lower", D, [D, S, S, S], True, _resource_list)),
         fn("GetMetadata", ("cdg_image_metadata", D, [D, S], True, _image_metadata)),
-        fn("Post", ("cdg_http_post", D, [D, S, D], True, _http_unavailable)),
+        fn("Post", ("cdg_http_post", D, [D, S, D], True, _http_post),
+           ("cdg_http_post_headers", D, [D, S, D, D], True, _http_post)),
         fn("now", ("cdg_time_now", cel.Type.TIMESTAMP, [D], True, _now)),
         fn("parseServiceAccount", ("cdg_parse_sa", M, [S], False, _parse_service_account)),
     ]
