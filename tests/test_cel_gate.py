@@ -194,3 +194,34 @@ def test_kyverno_validate_cel_reads_params_from_the_profile(tmp_path: Path) -> N
     kyverno = [f for f in findings if f["engine"] == "kyverno"]
     assert code == 1, stderr
     assert [(f["rule_id"], f["message"]) for f in kyverno] == [("kyverno:max-replicas-cel/replicas", "too many replicas")]
+
+
+VPOL_HTTP = """\
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata: {name: external-allow-list}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments]}
+  validations:
+    - expression: "object.metadata.name in http.Get('https://allow.example/list').body.names"
+      message: not on the allow list
+"""
+
+
+def test_validating_policy_http_reads_mocked_responses_from_cel_data(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    (root / "policies" / "replicas.yaml").write_text(VPOL_HTTP)
+    (root / "responses.yaml").write_text(
+        "apiCallResponses:\n- method: GET\n  url: https://allow.example/list\n"
+        "  response: {statusCode: 200, body: {names: [api]}}\n")
+    (root / "gate.yaml").write_text("version: 1\nrego: {bundled: false}\ncel: {policies: [policies], data: [responses.yaml]}\n")
+    code, findings, stderr = _check(root)
+    cel = [f for f in findings if f["engine"] == "cel"]
+    assert code == 1, stderr
+    assert [(f["rule_id"], f["message"]) for f in cel] == [("cel:external-allow-list/0", "not on the allow list")]
+    (root / "gate.yaml").write_text("version: 1\nrego: {bundled: false}\ncel: {policies: [policies]}\n")
+    code, findings, _ = _check(root)
+    assert code == 2 and any("no response for GET" in f["message"] for f in findings if f["outcome"] == "error")

@@ -120,13 +120,17 @@ def load_cel_policies(policies: Sequence[Path], params: Sequence[Path] = (), dat
         loaded.params.extend(doc for _, doc in _documents(path) if isinstance(doc, dict) and doc.get("kind"))
     for path in _files(data, "data"):
         for _, doc in _documents(path):
-            if isinstance(doc, dict) and doc.get("kind") == "Context":
+            if not isinstance(doc, dict):
+                continue
+            loaded.data = loaded.data or ExternalData()
+            if doc.get("kind") == "Context":
                 found = ExternalData.from_context_document(doc)
-                if loaded.data is None:
-                    loaded.data = found
-                else:
-                    loaded.data.resources.extend(found.resources)
-                    loaded.data.images.update(found.images)
+                loaded.data.resources.extend(found.resources)
+                loaded.data.images.update(found.images)
+            if doc.get("apiCallResponses") or doc.get("globalContextEntries"):
+                base = path.parent
+                loaded.data.add_test_mocks(doc, lambda name, base=base: [
+                    d for _, d in _documents(base / name) if isinstance(d, dict) and d.get("kind")])
     return loaded
 
 
