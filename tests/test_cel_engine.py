@@ -125,3 +125,10 @@ def test_variables_read_by_index_still_work() -> None:
         "validations": [{"expression": "variables['names'].size() == 1"}],
     })
     assert run_checks(checks, {"object": POD}).status == FAIL
+
+
+def test_authorizer_loads_and_fails_offline_with_a_clear_error() -> None:
+    checks = _checks({"validations": [{"expression":
+        "authorizer.group('apps').resource('deployments').namespace('x').check('create').allowed()"}]})
+    outcome = run_checks(checks, {"object": POD})
+    assert outcome.status == ERROR and "authorizer" in (outcome.error or "") and "offline" in (outcome.error or "")

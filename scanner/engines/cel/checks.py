@@ -328,7 +328,7 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
     review the same object reuse its activation instead of converting it again.
     """
     data = {**_defaults(checks.environment), **data}
-    data.pop("authorizer", None)  # offline: an expression that asks the authorizer fails
+    data["authorizer"] = {}  # offline: every authorizer call fails with an error saying so
     with external.bound(data_source):
         run = _Run(checks, data, cost_limit, shared)
         errors = []

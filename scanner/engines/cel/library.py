@@ -11,6 +11,8 @@ encoders. Kubernetes adds libraries of its own; the ones declared here are:
 - quantity, url, ip, cidr, semver (values as tagged maps, see `values.py`)
 - Kyverno's `resource`, `image`, `globalContext`, `http` (offline data, see
   `external.py`), `time.now()` and `parseServiceAccount`
+- Kubernetes' `authorizer` chain, declared so policies load; every call is
+  an error, since permission checks need a live API server
 
 A function that fails raises; cel-cpp turns the exception into a CEL error
 value that the evaluation reports with the policy and expression.
@@ -276,6 +278,10 @@ def _now(_lib: Any) -> Any:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def _authorizer_offline(*_args: Any) -> Any:
+    raise CelValueError("authorizer: permission checks need a live API server; cdgate cannot evaluate them offline")
+
+
 def _parse_service_account(username: str) -> dict[str, str]:
     parts = username.split(":")
     namespace, name = (parts[2], parts[3]) if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] else ("", "")
@@ -373,5 +379,18 @@ def declarations() -> list[Any]:
         fn("Post", ("cdg_http_post", D, [D, S, D], True, _http_post),
            ("cdg_http_post_headers", D, [D, S, D, D], True, _http_post)),
         fn("now", ("cdg_time_now", cel.Type.TIMESTAMP, [D], True, _now)),
+        # Kubernetes' authorizer library: declared so policies load, every call is an offline error
+        fn("group", ("cdg_authz_group", D, [D, S], True, _authorizer_offline)),
+        fn("serviceAccount", ("cdg_authz_sa", D, [D, S, S], True, _authorizer_offline)),
+        fn("path", ("cdg_authz_path", D, [D, S], True, _authorizer_offline)),
+        fn("requestResource", ("cdg_authz_request_resource", D, [D], True, _authorizer_offline)),
+        fn("resource", ("cdg_authz_resource", D, [D, S], True, _authorizer_offline)),
+        fn("subresource", ("cdg_authz_subresource", D, [D, S], True, _authorizer_offline)),
+        fn("namespace", ("cdg_authz_namespace", D, [D, S], True, _authorizer_offline)),
+        fn("name", ("cdg_authz_name", D, [D, S], True, _authorizer_offline)),
+        fn("check", ("cdg_authz_check", D, [D, S], True, _authorizer_offline)),
+        fn("allowed", ("cdg_authz_allowed", B, [D], True, _authorizer_offline)),
+        fn("reason", ("cdg_authz_reason", S, [D], True, _authorizer_offline)),
+        fn("errored", ("cdg_authz_errored", B, [D], True, _authorizer_offline)),
         fn("parseServiceAccount", ("cdg_parse_sa", M, [S], False, _parse_service_account)),
     ]
