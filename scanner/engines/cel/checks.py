@@ -9,10 +9,10 @@ Kubernetes' order on one request:
 1. matchConditions: any that is false means the policy does not apply
    (skip); an error, when none is false, is an error.
 2. variables, in order; each may read the ones before it. They are bound
-   inside each expression that reads them (`cel.bind`), so only what an
-   expression needs is computed; where that is not possible they are
-   evaluated one by one, and a variable that fails makes every expression
-   that reads it fail with its error.
+   inside each expression that reads them (`cel.bind`); where that is not
+   possible, or a bound expression fails, they are evaluated one by one and
+   a variable that fails is left out, so only an expression that really
+   reads it fails, with its error (Kubernetes evaluates variables lazily).
 3. validations: a false expression is a violation with its message
    (`messageExpression`, else `message`, else `failed expression: ...`);
    an expression that fails or does not give a bool is an error.
@@ -229,10 +229,19 @@ def _inline_all(variables: list[tuple[str, Program]], validations: list[Compiled
     return Inlined(tuple(p for p in checks if p is not None), tuple(messages), tuple(p for p in audits if p is not None))
 
 
-def _reads_failed_variable(program: Program, failed: dict[str, str]) -> str | None:
-    for name, error in failed.items():
-        if re.search(rf"\bvariables\s*\.\s*{re.escape(name)}\b|\bvariables\s*\[\s*['\"]{re.escape(name)}['\"]", program.source):
-            return f"variable {name!r} failed: {error}"
+_MISSING_KEY = re.compile(r'Key not found in map : "([^"]+)"')
+
+
+def _failed_variable_read(error: CelEvaluationError, failed: dict[str, str]) -> str | None:
+    """When an expression failed because it read a variable that had failed, that variable's error.
+
+    Failed variables are left out of the `variables` map, so only an
+    expression that really reads one fails (Kubernetes evaluates variables
+    lazily: a variable nobody reads cannot fail a policy).
+    """
+    match = _MISSING_KEY.search(str(error))
+    if match and match.group(1) in failed:
+        return f"variable {match.group(1)!r} failed: {failed[match.group(1)]}"
     return None
 
 
@@ -276,12 +285,15 @@ class _Run:
         return self._largest
 
     def value(self, program: Program) -> Any:
-        problem = _reads_failed_variable(program, self.failed) if self.failed else None
-        if problem:
-            raise CelEvaluationError(problem)
         if self._activation is None:
             self.base()
-        return program.evaluate(self._activation, self.largest() if program.depth else 0, self.cost_limit)
+        try:
+            return program.evaluate(self._activation, self.largest() if program.depth else 0, self.cost_limit)
+        except CelEvaluationError as exc:
+            problem = _failed_variable_read(exc, self.failed) if self.failed else None
+            if problem:
+                raise CelEvaluationError(problem) from None
+            raise
 
 
 @functools.lru_cache(maxsize=8)
@@ -321,7 +333,8 @@ def _describe(program: Program, exc: Exception) -> str:
 
 
 def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalData | None = None,
-               cost_limit: int = DEFAULT_COST_LIMIT, shared: dict[Any, Any] | None = None) -> CheckOutcome:
+               cost_limit: int = DEFAULT_COST_LIMIT, shared: dict[Any, Any] | None = None,
+               _one_by_one: bool = False) -> CheckOutcome:
     """Apply `checks` to one request's `data` (object, oldObject, request, params, ...).
 
     `shared` is a cache owned by the caller for this one `data`: policies that
@@ -344,7 +357,7 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                 return CheckOutcome(SKIP)
         if errors:
             return CheckOutcome(ERROR, error="; ".join(errors))
-        inlined = checks.inlined if not data.get("variables") else None
+        inlined = checks.inlined if not data.get("variables") and not _one_by_one else None
         if checks.variables and inlined is None:
             seeded = dict(data.get("variables") or {})  # callers may seed some (Gatekeeper)
             values: dict[str, Any] = seeded
@@ -384,6 +397,10 @@ def run_checks(checks: CelChecks, data: dict[str, Any], data_source: ExternalDat
                 continue
             if isinstance(value, str) and value:
                 outcome.audit_annotations[key] = value
+        if errors and inlined is not None:
+            # A bound variable is computed even where the expression would not read it; evaluate the
+            # variables one by one (lazily, as Kubernetes does) before calling this an error.
+            return run_checks(checks, data, data_source, cost_limit, shared, _one_by_one=True)
         if outcome.violations:
             outcome.status = FAIL  # a false validation denies whatever else failed to evaluate
             outcome.error = "; ".join(errors) or None
