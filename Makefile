@@ -58,6 +58,7 @@ bench: venv
 	$(BIN)/python benchmarks/manifests/run.py
 	$(BIN)/python benchmarks/kyverno/run.py
 	$(BIN)/python benchmarks/gatekeeper/run.py
+	$(BIN)/python benchmarks/cel/run.py
 
 clean:
 	rm -rf $(VENV) reports/*.sarif reports/*.json reports/*.xml reports/*.md reports/*.html

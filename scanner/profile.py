@@ -109,6 +109,15 @@ class GatekeeperSettings:
 
 
 @dataclass(frozen=True)
+class CelSettings:
+    """`cel:` in gate.yaml: CEL policy files, params objects and data for Kyverno's CEL libraries."""
+
+    policies: tuple[Path, ...] = ()
+    params: tuple[Path, ...] = ()  # files with params objects for ValidatingAdmissionPolicy bindings
+    data: tuple[Path, ...] = ()  # cli.kyverno.io Context files for resource.Get / image.GetMetadata
+
+
+@dataclass(frozen=True)
 class InputSettings:
     max_file_bytes: int = 5 * 1024 * 1024
     values: tuple[Path, ...] = ()
@@ -134,6 +143,7 @@ class Profile:
     rego: RegoSettings = RegoSettings()
     kyverno: KyvernoSettings = KyvernoSettings()
     gatekeeper: GatekeeperSettings = GatekeeperSettings()
+    cel: CelSettings = CelSettings()
     inputs: InputSettings = InputSettings()
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
@@ -293,6 +303,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
     rego = data.get("rego", {})
     kyverno = data.get("kyverno", {})
     gatekeeper = data.get("gatekeeper", {})
+    cel = data.get("cel", {})
     inputs = data.get("inputs", {})
     raw_waivers = data.get("waivers", [])
     waiver_path: list[Any] = ["waivers"]
@@ -363,6 +374,11 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             policies=_paths(gatekeeper.get("policies", []), base),
             sync=tuple((s.get("group", ""), s.get("version", ""), s["kind"]) for s in gatekeeper.get("sync", [])),
             external_data=gatekeeper.get("external_data", {}),
+        ),
+        cel=CelSettings(
+            policies=_paths(cel.get("policies", []), base),
+            params=_paths(cel.get("params", []), base),
+            data=_paths(cel.get("data", []), base),
         ),
         inputs=InputSettings(
             max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),

@@ -210,6 +210,15 @@ PROFILE_SCHEMA: dict[str, Any] = {
             },
         },
         "gatekeeper": GATEKEEPER_SCHEMA,
+        "cel": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "policies": _ENGINE_PATHS,
+                "params": _ENGINE_PATHS,
+                "data": _ENGINE_PATHS,
+            },
+        },
         "inputs": {
             "type": "object",
             "additionalProperties": False,

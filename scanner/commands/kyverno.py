@@ -3,7 +3,8 @@
 `test` scores strictly (a row passes only when the engine produced exactly
 that result for that policy, rule and resource); `apply` prints every rule
 result for the given resources. Both are thin shells over
-`scanner.engines.kyverno`.
+`scanner.engines.kyverno` and, for ValidatingPolicy and
+ValidatingAdmissionPolicy, `scanner.engines.cel`.
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ def apply(policies: tuple[str, ...], resources: tuple[str, ...], operation: str,
     from scanner.engines.kyverno.testfile import _read_docs
     from scanner.engines.kyverno.yamlio import as_map
 
+    from scanner.engines.cel.engine import load_cel_policies
+
     policy_set = load_policies(list(policies))
+    cel_set = load_cel_policies([Path(p) for p in policies])
     counts = {PASS: 0, FAIL: 0, SKIP: 0, ERROR: 0, "warn": 0}
     for resource_path in resources:
         for obj in _read_docs(Path(resource_path)):
@@ -99,6 +103,10 @@ def apply(policies: tuple[str, ...], resources: tuple[str, ...], operation: str,
                 counts[status] = counts.get(status, 0) + 1
                 if all_results or status not in (PASS, SKIP):
                     click.echo(f"{status.upper():5} {policy.key}/{result.rule} {who}: {result.message}")
+            for name, status, message in cel_set.results(obj, operation):  # ValidatingPolicy, VAP
+                counts[status] = counts.get(status, 0) + 1
+                if all_results or status not in (PASS, SKIP):
+                    click.echo(f"{status.upper():5} {name} {who}: {message}")
     click.echo(
         f"pass: {counts[PASS]}, fail: {counts[FAIL]}, warn: {counts['warn']}, error: {counts[ERROR]}, skip: {counts[SKIP]}"
     )

@@ -24,6 +24,7 @@ ENGINE_FACTORIES: dict[str, str] = {
     "opa-server": "scanner.engines.opa_server:compile_for_profile",
     "kyverno": "scanner.engines.kyverno:compile_for_profile",
     "gatekeeper": "scanner.engines.gatekeeper.engine:compile_for_profile",
+    "cel": "scanner.engines.cel.engine:compile_for_profile",
 }
 
 

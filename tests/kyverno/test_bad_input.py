@@ -36,7 +36,9 @@ def write_policy(tmp_path: Path, rule: dict) -> Path:
         ({"validate": {"deny": {"conditions": {"any": [{"key": "{{ nosuchthing.field }}", "operator": "Equals", "value": "a"}]}}}}, "unknown variable"),
         ({"preconditions": {"all": [{"key": "x", "operator": "Bigger", "value": 1}]}, "validate": {"pattern": {"spec": {}}}}, "unknown operator"),
         ({"validate": {"message": "no check"}}, "validate needs one of"),
-        ({"validate": {"cel": {"expressions": []}}}, "not supported"),
+        ({"validate": {"cel": {"expressions": []}}}, "validate.cel needs a list of expressions"),
+        ({"validate": {"cel": {"expressions": [{"expression": "object.spec.("}]}}}, "expressions[0].expression: CEL expression"),
+        ({"validate": {"cel": {"expressions": [{"expression": "object.nosuchfn()"}]}}}, "undeclared reference to 'nosuchfn'"),
     ],
 )
 def test_invalid_policy_names_policy_and_rule(tmp_path: Path, rule: dict, fragment: str) -> None:

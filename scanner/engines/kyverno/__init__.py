@@ -85,6 +85,8 @@ class KyvernoPolicySet:
         self.policies = policies
         self.exceptions = exceptions or []
         self.seconds_per_rule = seconds_per_rule
+        self.cel_data: Any = None  # ExternalData for validate.cel's resource/image libraries (gate.yaml cel.data)
+        self.cel_params: list[dict[str, Any]] = []  # params objects for validate.cel paramRef (gate.yaml cel.params)
 
     @property
     def rule_count(self) -> int:
@@ -132,7 +134,7 @@ class KyvernoPolicySet:
         request = operation if isinstance(operation, RequestInfo) else RequestInfo(operation=operation)
         inputs = EvalInputs(request=request, exceptions=self.exceptions,
                             namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule,
-                            old_object=old_object)
+                            old_object=old_object, cel_data=self.cel_data, cel_params=self.cel_params)
         meta = as_map(obj.get("metadata"))
         view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
         base = base_context(obj, inputs, old_object)
@@ -242,4 +244,10 @@ def compile_for_profile(profile: Profile, root: Path) -> KyvernoEngine | None:
     paths.extend(profile.kyverno.policies)
     if not paths:
         return None
-    return KyvernoEngine(load_policies(paths), profile.kyverno.audit_fails)
+    policy_set = load_policies(paths)
+    if profile.cel.params or profile.cel.data:  # validate.cel rules read the same params and data
+        from scanner.engines.cel.engine import load_cel_policies
+
+        extra = load_cel_policies([], profile.cel.params, profile.cel.data)
+        policy_set.cel_data, policy_set.cel_params = extra.data, extra.params
+    return KyvernoEngine(policy_set, profile.kyverno.audit_fails)

@@ -141,6 +141,7 @@ def _generate(rule: dict[str, Any], name: str, kinds: list[str], wrapper: list[s
         if key in new:
             new[key] = _rewrite_strings(new[key], template)
     new["_autogen_of"] = rule.get("name")
+    new["_autogen_template"] = template
     return new
 
 

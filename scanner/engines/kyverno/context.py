@@ -2,8 +2,9 @@
 
 Entries load in order, each able to read the ones before it. A name the
 test values already set is not loaded again (that is how `kyverno test`
-stands in for cluster lookups). Sources that need a live cluster
-(`apiCall`, `imageRegistry`, `globalReference`) are errors offline.
+stands in for cluster lookups). `globalReference` reads the test file's
+`globalContextEntries`; other sources that need a live cluster (`apiCall`,
+`imageRegistry`) are errors offline.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def load_context(entries: list[dict[str, Any]], data: dict[str, Any], inputs: Ev
                 data_value = _variable_entry(entry["variable"] or {}, data, budget)
             elif "configMap" in entry:
                 data_value = _config_map_entry(entry["configMap"] or {}, data, inputs, budget)
+            elif "globalReference" in entry and inputs.cel_data is not None:
+                data_value = _global_reference(entry["globalReference"] or {}, data, inputs, budget)
             else:
                 source = next((k for k in ("apiCall", "imageRegistry", "globalReference") if k in entry), "unknown")
                 raise RuleFailure(f"context entry {name!r}: {source} cannot be resolved offline; give its value in the test values")
@@ -64,6 +67,19 @@ def _variable_entry(spec: dict[str, Any], data: dict[str, Any], budget: Budget) 
     if value is None and default is not None:
         return substitute(default, data, budget=budget)
     return value
+
+
+def _global_reference(spec: dict[str, Any], data: dict[str, Any], inputs: EvalInputs, budget: Budget) -> Any:
+    """A `globalReference` entry from the test file's `globalContextEntries`, with its jmesPath."""
+    from scanner.engines.cel.values import CelValueError
+
+    name = str(substitute(spec.get("name"), data, budget=budget))
+    try:
+        value = inputs.cel_data.global_entry(name, "")
+    except CelValueError as exc:
+        raise RuleFailure(str(exc)) from None
+    jmes = spec.get("jmesPath")
+    return query(str(substitute(jmes, data, budget=budget)), value, budget) if jmes else value
 
 
 def _config_map_entry(spec: dict[str, Any], data: dict[str, Any], inputs: EvalInputs, budget: Budget) -> Any:

@@ -39,6 +39,10 @@ class EvalInputs:
     exceptions: list[PolicyException] = field(default_factory=list)
     old_object: dict[str, Any] | None = None
     seconds: float = 2.0
+    cel_data: Any = None  # scanner.engines.cel.external.ExternalData for Kyverno's CEL data libraries
+    cel_cache: dict[Any, Any] = field(default_factory=dict)
+    namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # values-file `namespaces:`
+    cel_params: list[dict[str, Any]] = field(default_factory=list)  # params objects for validate.cel paramRef  # CEL variables/activations per resource view
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -84,6 +88,7 @@ class _Verdict:
     status: str
     message: str = ""
     path: tuple[str | int, ...] | None = None
+    error_denies: bool = False
 
 
 class RuleRunner:
@@ -115,7 +120,79 @@ class RuleRunner:
             return self._foreach(spec["foreach"] or [], data, element, nesting)
         if "podSecurity" in spec and top:
             return self._pod_security(spec["podSecurity"] or {})
+        if self.rule.cel is not None and top:
+            return self._cel()
         return None
+
+    def _cel_variables(self) -> dict[str, Any]:
+        """object, oldObject, request and namespaceObject for this resource (its Pod template for autogen)."""
+        from scanner.engines.cel.request import UserInfo, pod_view, request_variable
+
+        request = self.inputs.request
+        obj = self.resource
+        old = self.inputs.old_object
+        if self.rule.autogen_template:
+            obj = pod_view(obj) or obj
+            old = pod_view(old) if old else None
+        meta = as_map(self.resource.get("metadata"))
+        namespace = str(meta.get("namespace") or "")
+        labels = self.inputs.namespace_labels.get(namespace)
+        namespace_object = {"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}} if namespace else None
+        user = UserInfo(request.username, tuple(request.groups))
+        is_delete = request.operation == "DELETE"
+        return {
+            "object": None if is_delete else obj,
+            "oldObject": obj if is_delete else old,
+            "request": request_variable(self.resource, request.operation, user, old),
+            "namespaceObject": namespace_object,
+            "params": None,
+        }
+
+    def _cel_params(self, namespace: str) -> dict[str, Any] | None | str:
+        """validate.cel `paramKind`/`paramRef`: the params object, None without paramKind, or an error text."""
+        from scanner.engines.cel.vap import select_params
+
+        block = as_map(self.rule.validate.get("cel"))
+        kind = as_map(block.get("paramKind"))
+        if not kind:
+            return None
+        ref = as_map(block.get("paramRef"))
+        found = select_params((str(kind.get("apiVersion") or ""), str(kind.get("kind") or "")), ref,
+                              namespace or "default", self.inputs.cel_params, f"rule {self.rule.name!r}")
+        return found if isinstance(found, str) else found[0]
+
+    def _cel(self) -> _Verdict | None:
+        """`validate.cel`: the rule's CEL expressions on the resource (its Pod template for autogen rules)."""
+        from scanner.engines.cel.checks import run_checks
+
+        assert self.rule.cel is not None
+        request = self.inputs.request
+        key = (id(self.resource), self.rule.autogen_template is not None, request.operation, request.username,
+               request.groups, id(self.inputs.old_object))
+        cached = self.inputs.cel_cache.get(key)
+        if cached is None or cached[0] is not self.resource:
+            cached = (self.resource, self._cel_variables(), {})
+            self.inputs.cel_cache[key] = cached
+        _resource, data, shared = cached
+        params = self._cel_params(str(as_map(self.resource.get("metadata")).get("namespace") or ""))
+        if isinstance(params, str):
+            action = str(as_map(as_map(self.rule.validate.get("cel")).get("paramRef")).get("parameterNotFoundAction") or "Deny")
+            if action == "Allow":
+                return _Verdict(PASS, f"validation rule '{self.rule.name}' passed: {params} (parameterNotFoundAction Allow)")
+            return _Verdict(ERROR, f"rule {self.rule.name}: {params} (parameterNotFoundAction Deny)", error_denies=True)
+        if params is not None:
+            data, shared = {**data, "params": params}, {}
+        outcome = run_checks(self.rule.cel, data, self.inputs.cel_data, shared=shared)
+        if outcome.status == SKIP:
+            return _Verdict(SKIP, "match conditions not met")
+        if outcome.status == ERROR:
+            # Kyverno runs validate.cel through Kubernetes' validator: with its default failurePolicy
+            # (Fail) an expression error denies the request; never a pass.
+            return _Verdict(ERROR, f"rule {self.rule.name}: CEL expression failed: {outcome.error}", error_denies=True)
+        if outcome.status == FAIL:
+            return _Verdict(FAIL, "; ".join(v.message for v in outcome.violations))
+        return _Verdict(PASS, f"validation rule '{self.rule.name}' passed.")
 
     def _pod_security(self, spec: dict[str, Any]) -> _Verdict | None:
         from scanner.engines.kyverno import podsecurity
@@ -323,6 +400,7 @@ def evaluate_rule(policy: Policy, rule: Rule, obj: dict[str, Any], view: Resourc
     if verdict is None:
         return None
     result.status, result.message, result.path = verdict.status, verdict.message, verdict.path
+    result.error_denies = verdict.error_denies
     return result
 
 

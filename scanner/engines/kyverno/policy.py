@@ -12,7 +12,10 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from scanner.engines.cel.checks import CelChecks
 
 from scanner.engines.kyverno import anchors, autogen
 from scanner.engines.kyverno.conditions import condition_list
@@ -24,7 +27,7 @@ from scanner.engines.kyverno.yamlio import as_map
 
 POLICY_KINDS = ("ClusterPolicy", "Policy")
 POLICY_API_VERSIONS = ("kyverno.io/v1", "kyverno.io/v2beta1", "kyverno.io/v2")
-UNSUPPORTED_VALIDATE = ("cel", "manifests", "assert")
+UNSUPPORTED_VALIDATE = ("manifests", "assert")
 BUILTIN_ROOTS = {"request", "serviceAccountName", "serviceAccountNamespace", "images", "element", "elementIndex", "target", "@"}
 _ELEMENT_ROOT = re.compile(r"^element(Index)?\d+$")
 
@@ -41,6 +44,8 @@ class Rule:
     validate: dict[str, Any]
     action: str  # Audit | Enforce
     autogen_of: str | None = None
+    autogen_template: str | None = None  # "spec.template" or "spec.jobTemplate.spec.template" for autogen rules
+    cel: CelChecks | None = None  # compiled validate.cel
     action_overrides: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (action, namespace wildcards)
 
     def action_for(self, namespace: str) -> str:
@@ -179,6 +184,8 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
                 validate=validate,
                 action=action,
                 autogen_of=raw.get("_autogen_of"),
+                autogen_template=raw.get("_autogen_template"),
+                cel=_compile_cel(validate, raw.get("celPreconditions"), name, rule_name, path) if "cel" in validate else None,
                 action_overrides=action_overrides,
             )
         )
@@ -194,6 +201,21 @@ def build_policy(doc: dict[str, Any], path: str, line: int = 1) -> Policy:
         apply_one=str(spec.get("applyRules") or "All") == "One",
         skipped_rules=skipped,
     )
+
+
+def _compile_cel(validate: dict[str, Any], preconditions: Any, policy: str, rule: str, path: str) -> CelChecks:
+    """Compile a rule's `validate.cel` block (expressions, variables, auditAnnotations) and its
+    `celPreconditions` (which act as matchConditions: false skips the rule)."""
+    from scanner.engines.cel.checks import compile_checks
+    from scanner.engines.cel.program import KYVERNO_VARIABLES
+
+    block = validate.get("cel")
+    if not isinstance(block, dict) or not block.get("expressions"):
+        raise PolicyError(f"policy {policy!r} rule {rule!r}: validate.cel needs a list of expressions", path=path)
+    if preconditions:
+        block = {**block, "matchConditions": preconditions}
+    return compile_checks(block, f"policy {policy!r} rule {rule!r} validate.cel", KYVERNO_VARIABLES, path,
+                          validations_key="expressions")
 
 
 # ---- load-time checks -----------------------------------------------------------
@@ -316,9 +338,9 @@ def check_policy(policy: Policy, extra_roots: Iterable[str] = (), check_roots: b
         _check_filters(rule.exclude, "exclude", policy, rule)
         allowed = _context_names(rule.context) | set(extra_roots)
         v = rule.validate
-        kinds = [k for k in ("pattern", "anyPattern", "deny", "foreach", "podSecurity") if k in v]
+        kinds = [k for k in ("pattern", "anyPattern", "deny", "foreach", "podSecurity", "cel") if k in v]
         if not kinds:
-            raise _fail(policy, rule, "validate needs one of pattern, anyPattern, deny, foreach or podSecurity")
+            raise _fail(policy, rule, "validate needs one of pattern, anyPattern, deny, foreach, podSecurity or cel")
         if "podSecurity" in v:
             level = str((v["podSecurity"] or {}).get("level") or "")
             if level not in ("privileged", "baseline", "restricted"):

@@ -18,3 +18,6 @@ class RuleResult:
     path: tuple[str | int, ...] | None = None  # field the failing pattern points at
     action: str = "Audit"
     autogen_of: str | None = None
+    # An evaluation error that Kubernetes' validator (failurePolicy Fail) turns into a denial:
+    # `kyverno test` scores it as fail; the gate reports it as an error (exit 2).
+    error_denies: bool = False

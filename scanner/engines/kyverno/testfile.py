@@ -14,12 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from scanner.engines.cel import vap
+from scanner.engines.cel.external import ExternalData
+from scanner.engines.cel.request import UserInfo
+from scanner.engines.cel.vap import AdmissionPolicy, Binding
 from scanner.engines.kyverno.budget import resource_problem
+from scanner.engines.kyverno.validating_policy import (
+    CelPolicyException, CelRequest, ValidatingPolicy, build_cel_exception, build_validating_policy,
+    evaluate_validating_policy, is_cel_exception, is_validating_policy,
+)
 from scanner.engines.kyverno.evaluate import EvalInputs, base_context, evaluate_policy
 from scanner.engines.kyverno.exceptions import build_exception, is_exception
 from scanner.engines.kyverno.matching import RequestInfo, ResourceView
 from scanner.engines.kyverno.policy import Policy, check_policy, is_policy, build_policy
-from scanner.engines.kyverno.results import FAIL, WARN, RuleResult
+from scanner.engines.kyverno.results import ERROR, FAIL, WARN, RuleResult
 from scanner.engines.kyverno.yamlio import load_all
 from scanner.errors import CdgateError, PolicyError, yaml_error_details
 from scanner.engines.kyverno.yamlio import as_map
@@ -135,6 +143,11 @@ def _load_values(base: Path, spec: dict[str, Any], inputs: EvalInputs) -> list[s
                 names.extend(vals)
         for ns in block.get("namespaceSelector") or []:
             inputs.namespace_labels[str(ns.get("name") or "")] = dict(ns.get("labels") or {})
+        for ns in block.get("namespaces") or []:
+            if isinstance(ns, dict) and ns.get("kind") == "Namespace":
+                ns_name = str(as_map(ns.get("metadata")).get("name") or "")
+                inputs.namespace_objects[ns_name] = ns
+                inputs.namespace_labels.setdefault(ns_name, dict(as_map(ns.get("metadata")).get("labels") or {}))
     return names
 
 
@@ -168,6 +181,8 @@ def _operation_for(inputs: EvalInputs, policy: Policy, name: str) -> str:
 
 
 def _scored(policy: Policy, result: RuleResult) -> str:
+    if result.status == ERROR and result.error_denies:
+        return FAIL  # Kyverno reports the denial Kubernetes' validator makes of an expression error
     if result.status == FAIL and str(policy.annotations.get("policies.kyverno.io/scored", "")).lower() == "false":
         return WARN
     return result.status
@@ -189,13 +204,19 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
     docs = _read_docs(test_path)
     if not docs or not isinstance(docs[0], dict):
         raise CdgateError("empty test file", path=str(test_path))
-    spec = docs[0]
+    for spec in docs:  # a file may hold several Test documents; each is scored
+        if isinstance(spec, dict) and (spec.get("kind") in (None, "Test") or spec is docs[0]):
+            _run_test(test_path, spec, outcome)
+
+
+def _run_test(test_path: Path, spec: dict[str, Any], outcome: SuiteOutcome) -> None:
     base = test_path.parent
     inputs = EvalInputs()
     value_names = _load_values(base, spec, inputs)
     userinfo = _load_userinfo(base, spec)
 
     policies: list[Policy] = []
+    cel = CelSuite()
     for path in _files(base, spec.get("policies")):
         if not path.exists():
             raise PolicyError("policy file not found", path=str(path))
@@ -206,10 +227,22 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 policies.append(policy)
             elif is_exception(doc):
                 inputs.exceptions.append(build_exception(doc))
+            else:
+                cel.add(doc, str(path))
     for path in _files(base, spec.get("exceptions")):
         for doc in _read_docs(path):
             if is_exception(doc):
                 inputs.exceptions.append(build_exception(doc))
+            else:
+                cel.add(doc, str(path))
+    if spec.get("context"):
+        for doc in _read_docs(base / str(spec["context"])):
+            if isinstance(doc, dict) and doc.get("kind") == "Context":
+                inputs.cel_data = ExternalData.from_context_document(doc)
+    if spec.get("apiCallResponses") or spec.get("globalContextEntries"):
+        inputs.cel_data = inputs.cel_data or ExternalData()
+        inputs.cel_data.add_test_mocks(
+            spec, lambda name: [d for d in _read_docs(base / name) if isinstance(d, dict) and d.get("kind")])
     resources: list[dict[str, Any]] = []
     for path in _files(base, spec.get("resources")):
         if not path.exists():
@@ -235,6 +268,9 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 meta = as_map(doc.get("metadata"))
                 inputs.namespace_labels.setdefault(str(meta.get("name") or ""), dict(meta.get("labels") or {}))
 
+    for path in _files(base, spec.get("paramResources")):
+        cel.params.extend(d for d in _read_docs(path) if isinstance(d, dict) and d.get("kind"))
+    inputs.cel_params = cel.params + resources
     for obj in resources:
         problem = resource_problem(obj)
         if problem is not None:
@@ -256,8 +292,100 @@ def _run(test_path: Path, outcome: SuiteOutcome) -> None:
                 for result in evaluate_policy(policy, obj, local, base_ctx, view):
                     results.append(Scored(original, policy, result, operation, operation == default_op))
 
+    if not cel.empty:
+        user = userinfo.get("userInfo") or {}
+        cel_user = UserInfo(str(user.get("username") or ""), tuple(str(g) for g in user.get("groups") or []))
+        for original in resources:
+            name = str(as_map(original.get("metadata")).get("name") or "")
+            operation = str(inputs.values.get("request.operation") or "CREATE")
+            evaluated = _in_default_namespace(original)
+            for key, vals in inputs.resource_values.items():
+                if key[1] == name and "request.operation" in vals:
+                    operation = str(vals["request.operation"])
+            for op in sorted({operation} | row_operations):
+                for scored_policy, result in cel.evaluate(evaluated, op, cel_user, inputs, resources):
+                    results.append(Scored(original, scored_policy, result, op, op == operation))
+    for path in _files(base, spec.get("jsonPayloads")):
+        payload = _read_json_payload(path)
+        stub = {"kind": "", "metadata": {"name": path.name}}
+        for scored_policy, result in cel.evaluate(payload, "CREATE", UserInfo(), inputs, [], json_mode=True):
+            results.append(Scored(stub, scored_policy, result, "CREATE", True))
+
     for row in spec.get("results") or []:
         outcome.rows.extend(_score_row(row, results))
+
+
+def _read_json_payload(path: Path) -> dict[str, Any]:
+    """A `jsonPayloads` file: any JSON document, reviewed by policies in JSON evaluation mode."""
+    import json
+
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CdgateError(f"cannot read JSON payload: {exc.strerror}", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise CdgateError(f"invalid JSON: {exc.msg}", path=str(path), line=exc.lineno, column=exc.colno) from None
+    if not isinstance(payload, dict):
+        raise CdgateError("a JSON payload must be an object", path=str(path))
+    return payload
+
+
+def _in_default_namespace(obj: dict[str, Any]) -> dict[str, Any]:
+    """A namespaced object without a namespace is created in `default`, as `kubectl apply` would."""
+    from scanner.engines.cel.matching import CLUSTER_SCOPED
+
+    meta = as_map(obj.get("metadata"))
+    if meta.get("namespace") or str(obj.get("kind")) in CLUSTER_SCOPED:
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": "default"}}
+
+
+@dataclass
+class CelSuite:
+    """The CEL policies of a suite: Kyverno ValidatingPolicies and their exceptions,
+    ValidatingAdmissionPolicies and bindings, and the params objects."""
+
+    validating: list[ValidatingPolicy] = field(default_factory=list)
+    exceptions: list[CelPolicyException] = field(default_factory=list)
+    admission: list[AdmissionPolicy] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.validating or self.admission)
+
+    def add(self, doc: Any, path: str) -> None:
+        if is_validating_policy(doc):
+            self.validating.append(build_validating_policy(doc, path))
+        elif is_cel_exception(doc):
+            self.exceptions.append(build_cel_exception(doc, path))
+        elif vap.is_vap(doc):
+            self.admission.append(vap.build_policy(doc, path))
+        elif vap.is_binding(doc):
+            self.bindings.append(vap.build_binding(doc, path))
+
+    def evaluate(self, obj: dict[str, Any], operation: str, user: UserInfo, inputs: EvalInputs,
+                 resources: list[dict[str, Any]], json_mode: bool = False) -> list[tuple[Any, RuleResult]]:
+        """Results of the suite's CEL policies on one resource (or, `json_mode`, one JSON payload)."""
+        out: list[tuple[Any, RuleResult]] = []
+        namespaces = dict(inputs.namespace_objects)
+        namespaces.update({str(as_map(r.get("metadata")).get("name") or ""): r for r in resources if r.get("kind") == "Namespace"})
+        request = CelRequest(obj, operation, user, None, inputs.namespace_labels, namespaces, inputs.cel_data)
+        for policy in self.validating:
+            if policy.json_mode != json_mode:
+                continue
+            result = evaluate_validating_policy(policy, request, self.exceptions)
+            if result is not None:
+                out.append((policy, result))
+        for admission in self.admission if not json_mode else []:
+            for res in vap.evaluate(admission, self.bindings, obj, operation, user, None, inputs.namespace_labels,
+                                    self.params + resources):
+                # Kubernetes' validator denies on an expression error under failurePolicy Fail.
+                status = FAIL if res.status == "error" else res.status
+                message = res.error or "; ".join(v.message for v in res.violations)
+                out.append((admission, RuleResult(admission.name, "", status, message)))
+        return out
 
 
 @dataclass
@@ -321,6 +449,8 @@ def _names(row: dict[str, Any]) -> list[str]:
 
 
 def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> bool:
+    if not wanted:
+        return True  # the row names no resource: every result of its policy counts
     meta = as_map(obj.get("metadata"))
     name = str(meta.get("name") or "")
     namespace = str(meta.get("namespace") or "default")
@@ -336,6 +466,8 @@ def _resource_matches(obj: dict[str, Any], wanted: str, row: dict[str, Any]) -> 
 
 
 def _rule_matches(result: RuleResult, rule: str) -> bool:
+    if result.rule == "":  # a ValidatingPolicy or VAP has no rules: whatever rule a row names is ignored
+        return True
     return result.rule in (rule, f"autogen-{rule}", f"autogen-cronjob-{rule}")
 
 
