@@ -118,6 +118,7 @@ class Profile:
     rules: dict[str, RuleOverride] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
     environments: dict[str, EnvironmentOverride] = field(default_factory=dict)
+    promotion: tuple[str, ...] = ()  # environments in promotion order (dev, staging, prod)
     environment: str | None = None  # set by for_environment
 
     @property
@@ -323,4 +324,5 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             )
             for name, e in data.get("environments", {}).items()
         },
+        promotion=tuple(data.get("promotion", ())),
     )

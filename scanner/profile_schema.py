@@ -160,6 +160,12 @@ PROFILE_SCHEMA: dict[str, Any] = {
         },
         "rules": _RULE_OVERRIDES,
         "waivers": {"type": "array", "items": _WAIVER},
+        "promotion": {  # merge gate: an image enters an environment only from the one before it
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 2,
+            "uniqueItems": True,
+        },
         "environments": {
             "type": "object",
             "additionalProperties": {

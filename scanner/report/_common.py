@@ -7,7 +7,7 @@ same order, run after run.
 
 from __future__ import annotations
 
-from scanner.findings import Finding, GateResult, Outcome, Severity, Verdict, fails_gate, finding_sort_key
+from scanner.findings import Finding, GateResult, Outcome, Severity, Verdict, finding_sort_key
 
 # Most severe first; reports list findings in this order.
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
@@ -25,7 +25,7 @@ def ordered(findings: list[Finding]) -> list[Finding]:
 
 def is_failing(finding: Finding, verdict: Verdict) -> bool:
     """True when this finding is one of the reasons the verdict failed."""
-    return fails_gate(finding, verdict.fail_on)
+    return verdict.fails(finding)
 
 
 def state_of(finding: Finding, verdict: Verdict) -> str:
