@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import posixpath
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -134,7 +135,7 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             base_gates = evaluator.evaluate(base_side, base_root, every_gate=False)
             before = previous.get(env)
             if before is not None and env is not None:
-                upstream = _render([Unit(u.target, before) for u in units], base_files, base_root, before, evaluator.profile, catalog)
+                upstream = _render([u.in_environment(before) for u in units], base_files, base_root, before, evaluator.profile, catalog)
                 raw = check_promotion(env, before, head_side.all_documents, base_side.all_documents, upstream.all_documents, base[:12])
                 head_gates.append(
                     GateResult(PROMOTION_GATE, [finding_from_raw(r, catalog, PROMOTION_GATE, env) for r in raw], documents=len(head_side.all_documents))
@@ -168,10 +169,24 @@ def _load_profile(
                 except ValueError:
                     continue  # outside the repository: not exported, read where it is
                 in_repo.append(relative)
+            in_repo.extend(_named_files(profile.gates, posixpath.dirname(name), files))
             repo.export(head, [p for p in in_repo if files.exists(p)], head_root)
     if request.fail_on is not None:
         profile = replace(profile, fail_on=request.fail_on, environments={k: replace(v, fail_on=None) for k, v in profile.environments.items()})
     return profile, in_repo
+
+
+def _named_files(config: object, profile_dir: str, files: RepoFiles) -> list[str]:
+    """Repo files a gate's settings name (trusted keys, trusted roots): the gates read them from the tree."""
+    if isinstance(config, dict):
+        return [p for value in config.values() for p in _named_files(value, profile_dir, files)]
+    if isinstance(config, list):
+        return [p for value in config for p in _named_files(value, profile_dir, files)]
+    if isinstance(config, str) and "\n" not in config and len(config) < 1024:
+        candidate = posixpath.normpath(posixpath.join(profile_dir, config))
+        if not candidate.startswith("..") and files.exists(candidate):
+            return [candidate]
+    return []
 
 
 def _render(units: Sequence[Unit], files: RepoFiles, root: Path, env: str | None, profile: Profile, catalog: Catalog) -> _Side:

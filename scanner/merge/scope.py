@@ -44,6 +44,13 @@ class Unit:
     target: str  # repo-relative path handed to the loader
     environment: str | None
 
+    def in_environment(self, environment: str) -> Unit:
+        """The same unit for another environment (`environments/<env>` moves with it)."""
+        parts = self.target.split("/")
+        if len(parts) == 2 and parts[0] == ENVIRONMENTS_DIR:
+            return Unit(f"{ENVIRONMENTS_DIR}/{environment}", environment)
+        return Unit(self.target, environment)
+
     @property
     def service(self) -> str | None:
         parts = self.target.split("/")
@@ -193,8 +200,10 @@ def export_paths(scope: Scope, tree: RepoFiles, profile_paths: Sequence[str], ex
     wanted: set[str] = set(profile_paths)
     for unit in scope.units:
         wanted.add(unit.target)
-        environments = [unit.environment, extra_environments.get(unit.environment)]
-        for env in environments:
+        upstream = extra_environments.get(unit.environment)
+        if upstream is not None:
+            wanted.add(unit.in_environment(upstream).target)
+        for env in (unit.environment, upstream):
             if env is None or unit.service is None:
                 continue
             wanted.add(f"{ENVIRONMENTS_DIR}/{env}/{unit.service}")
