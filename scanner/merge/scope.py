@@ -171,11 +171,11 @@ def plan_scope(
             else:
                 scope.units.add(Unit(f"{ENVIRONMENTS_DIR}/{env}", env))
                 scope.reasons.append(f"{path}: manifests of {env}")
-        elif not path.endswith(MANIFEST_SUFFIXES) and parts[0] != SERVICES_DIR:
-            scope.reasons.append(f"{path}: not a manifest, nothing to render")
         elif len(parts) > 1 and any(t.holds_package(parts[0]) for t in trees):
             scope.everything = True
             scope.reasons.append(f"{path}: {parts[0]}/ holds charts or Kustomize apps others may use")
+        elif not path.endswith(MANIFEST_SUFFIXES):
+            scope.reasons.append(f"{path}: not a manifest, nothing to render")
         else:
             for env in envs:
                 scope.units.add(Unit(parts[0], env))
