@@ -68,8 +68,8 @@ def merge_gate(
             fail_on=Severity.parse(fail_on) if fail_on else None,
             block_unchanged=block_unchanged,
             cache_dir=cache_dir.resolve() if cache_dir else None,
+            today=today.date() if today else datetime.date.today(),
             on_stage=on_stage,
-            **({"today": today.date()} if today else {}),
         )
     )
     if output_dir is not None:

@@ -120,22 +120,28 @@ class ResultCache:
             self.stats.ignored.append(f"{key[:12]}: {why}")
 
         if len(raw) > MAX_ENTRY_BYTES:
-            return refuse("entry too large")
+            refuse("entry too large")
+            return None
         try:
             entry = json.loads(raw)
         except ValueError:
-            return refuse("not JSON")
+            refuse("not JSON")
+            return None
         if not isinstance(entry, dict) or entry.get("format") != CACHE_FORMAT:
-            return refuse("foreign format")
+            refuse("foreign format")
+            return None
         if entry.get("key") != key:
-            return refuse("written for another key")
+            refuse("written for another key")
+            return None
         items = entry.get("findings")
         if not isinstance(items, list) or entry.get("digest") != _content_digest(items):
-            return refuse("content digest does not match")
+            refuse("content digest does not match")
+            return None
         try:
             return [finding_from_dict(item) for item in items]
         except (KeyError, TypeError, ValueError, AttributeError):
-            return refuse("malformed finding")
+            refuse("malformed finding")
+            return None
 
     def put(self, key: str, findings: Sequence[Finding]) -> bool:
         """Store findings for a key; False (nothing written) when they hold errors or cannot be stored."""

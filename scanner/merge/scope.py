@@ -159,18 +159,18 @@ def plan_scope(
         elif parts[0] == SERVICES_DIR and len(parts) >= 3:
             add_service(parts[1], why=f"{path}: service {parts[1]} in every environment")
         elif parts[0] == ENVIRONMENTS_DIR and len(parts) >= 3:
-            env = parts[1]
-            if env not in envs:
-                scope.reasons.append(f"{path}: environment {env} not selected")
+            folder = parts[1]
+            if folder not in envs:
+                scope.reasons.append(f"{path}: environment {folder} not selected")
             elif len(parts) >= 4 and parts[2] in services:
-                add_service(parts[2], env, f"{path}: service {parts[2]} in {env}")
+                add_service(parts[2], folder, f"{path}: service {parts[2]} in {folder}")
             elif len(parts) == 3 and (_SHARED_VALUES.match(parts[2]) or posixpath.splitext(parts[2])[0] in services):
                 for service in sorted(services):
-                    scope.units.add(Unit(f"{SERVICES_DIR}/{service}", env))
-                scope.reasons.append(f"{path}: shared values reach every service in {env}")
+                    scope.units.add(Unit(f"{SERVICES_DIR}/{service}", folder))
+                scope.reasons.append(f"{path}: shared values reach every service in {folder}")
             else:
-                scope.units.add(Unit(f"{ENVIRONMENTS_DIR}/{env}", env))
-                scope.reasons.append(f"{path}: manifests of {env}")
+                scope.units.add(Unit(f"{ENVIRONMENTS_DIR}/{folder}", folder))
+                scope.reasons.append(f"{path}: manifests of {folder}")
         elif len(parts) > 1 and any(t.holds_package(parts[0]) for t in trees):
             scope.everything = True
             scope.reasons.append(f"{path}: {parts[0]}/ holds charts or Kustomize apps others may use")
@@ -191,7 +191,7 @@ def plan_scope(
     return scope
 
 
-def export_paths(scope: Scope, tree: RepoFiles, profile_paths: Sequence[str], extra_environments: dict[str | None, str]) -> list[str]:
+def export_paths(scope: Scope, tree: RepoFiles, profile_paths: Sequence[str], extra_environments: dict[str | None, str | None]) -> list[str]:
     """The paths of one tree that rendering the scope needs (only those that exist in it).
 
     `extra_environments` maps an environment to the one promotion reads

@@ -102,13 +102,19 @@ def cd_repo(tmp_path_factory, registry, signing_key):
     repo.write("gate.yaml", text)
 
     digests = {}
-    for name in ("A", "B", "C", "D"):
+    # A, B, D: signed, passed the build gate under this bundle. C: unsigned. E: signed, build skipped
+    # the gate (no gate-verdict). F: signed, gate passed under another policy bundle.
+    for name in ("A", "B", "C", "D", "E", "F"):
         digest = push_image(repository, name.lower(), {"app": name.encode()})
         target = ImageTarget(reference.with_digest(digest), repository, digest)
-        if name != "C":  # C is the unsigned one
+        if name != "C":
             sign_image(target, signing_key)
+        if name in "ABDF":
             predicate = gate_verdict_predicate(
-                verdict="passed", counts={}, policy_bundle_digest=bundle, profile_digest="sha256:" + "1" * 64
+                verdict="passed",
+                counts={},
+                policy_bundle_digest=bundle if name != "F" else "sha256:" + "2" * 64,
+                profile_digest="sha256:" + "1" * 64,
             )
             attest_image(target, signing_key, resolve_predicate_type("gate-verdict"), predicate)
         digests[name] = digest
@@ -168,6 +174,15 @@ def test_six_pull_requests(cd_repo, tmp_path):
     assert code == 1, err
     assert {r["ruleId"] for r in failing(log)} >= {"CDG-SUP-003"}
     assert all(r["baselineState"] == "new" for r in failing(log))
+
+    # PR 3b/3c: signed, but the build skipped the gate / ran other policies -> fail.
+    for name, rule, words in (("E", "CDG-SUP-004", "build-gate"), ("F", "CDG-SUP-005", "another policy bundle")):
+        branch = pull_request(repo, f"pr3-{name}", lambda r, n=name: r.replace(PROD_VALUES, digests["A"], digests[n]))
+        code, log, err = merge_gate(repo, "main", branch, tmp_path)
+        assert code == 1, err
+        evidence = [r for r in failing(log) if r["ruleId"] == rule]
+        assert evidence and words in evidence[0]["message"]["text"]
+        assert {r["ruleId"] for r in failing(log)} == {rule, "CDG-PRM-001"}  # nor is it in staging
 
     # PR 4: a hostNetwork Pod covered only by an expired waiver -> fail.
     pod = DEBUG_POD % {"image": f"{_image(repo)}@{digests['B']}"}
