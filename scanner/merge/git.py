@@ -2,16 +2,15 @@
 
 Refs are resolved to commits, changed files come from `git diff` against the
 merge base (what the pull request introduces), and trees are written to a
-temporary directory with `git archive` (only the paths asked for), extracted
-with tarfile's `data` filter so a hostile tree cannot write outside it. Every
+temporary directory from the objects themselves (`git cat-file --batch`, only
+the files asked for; a path that could leave the directory is refused). Every
 git call has a deadline; archives have a size bound.
 """
 
 from __future__ import annotations
 
-import io
+import bisect
 import subprocess
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +18,8 @@ from typing import Sequence
 from scanner.errors import CdgateError, ConfigError, InputError
 
 GIT_TIMEOUT_S = 120.0
-MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024
+MAX_EXPORT_BYTES = 1024 * 1024 * 1024
+REGULAR_MODES = ("100644", "100755")
 
 
 class GitError(CdgateError):
@@ -65,18 +65,72 @@ class Repository:
         out = self.git("diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", base, head, "--")
         return sorted({p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p})
 
-    def files(self, commit: str) -> list[str]:
-        """Every file path in a commit's tree."""
-        out = self.git("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit)
-        return [p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p]
+    def tree(self, commit: str) -> dict[str, TreeEntry]:
+        """Every file of a commit's tree: path -> mode and object id (one `git ls-tree`)."""
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", commit)
+        entries: dict[str, TreeEntry] = {}
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, kind, oid = meta.decode().split(" ")
+            entries[raw_path.decode("utf-8", errors="surrogateescape")] = TreeEntry(mode, kind, oid)
+        return entries
 
-    def export(self, commit: str, paths: Sequence[str], destination: Path) -> None:
-        """Write `paths` (files or directories) of a commit's tree under `destination`."""
+    def export(self, tree: dict[str, TreeEntry], paths: Sequence[str], destination: Path) -> int:
+        """Write the files of `tree` under `paths` (files or folders) below `destination`; return how many.
+
+        Blobs are read in one `git cat-file --batch`; only the objects needed
+        are read, so the cost follows the paths, not the repository. Regular
+        files only: symlinks and submodules are not written (a chart that
+        needs one then fails to render, which fails closed).
+        """
         destination.mkdir(parents=True, exist_ok=True)
-        if not paths:
-            return
-        data = self.git("archive", "--format=tar", commit, "--", *sorted(set(paths)))
-        if len(data) > MAX_ARCHIVE_BYTES:
-            raise InputError(f"tree of {commit[:12]} is larger than {MAX_ARCHIVE_BYTES // 2**20} MiB", path=str(self.path))
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
-            archive.extractall(destination, filter="data")
+        ordered = sorted(tree)
+        selected: set[str] = set()
+        for root in set(paths):
+            if root in tree:
+                selected.add(root)
+            index = bisect.bisect_left(ordered, root + "/")
+            while index < len(ordered) and ordered[index].startswith(root + "/"):
+                selected.add(ordered[index])
+                index += 1
+        wanted = [
+            (path, tree[path]) for path in sorted(selected) if tree[path].kind == "blob" and tree[path].mode in REGULAR_MODES
+        ]
+        if not wanted:
+            return 0
+        request = b"".join(entry.oid.encode() + b"\n" for _, entry in wanted)
+        data = self.git("cat-file", "--batch", input_bytes=request)
+        if len(data) > MAX_EXPORT_BYTES:
+            raise InputError(f"files to render are larger than {MAX_EXPORT_BYTES // 2**20} MiB", path=str(self.path))
+        offset = 0
+        for path, entry in wanted:
+            header_end = data.index(b"\n", offset)
+            oid, kind, size = data[offset:header_end].decode().split(" ")
+            if oid != entry.oid or kind != "blob":
+                raise GitError(f"git cat-file returned {kind} {oid} for {path}", path=str(self.path))
+            start = header_end + 1
+            content = data[start : start + int(size)]
+            offset = start + int(size) + 1
+            target = destination / _safe_relative(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            if entry.mode == "100755":
+                target.chmod(0o755)
+        return len(wanted)
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str  # 100644, 100755, 120000 (symlink), 160000 (submodule)
+    kind: str  # blob, tree, commit
+    oid: str
+
+
+def _safe_relative(path: str) -> Path:
+    """A tree path as a relative filesystem path; refuses what could leave the export directory."""
+    parts = path.split("/")
+    if path.startswith("/") or any(p in ("", ".", "..", ".git") for p in parts):
+        raise InputError("unsafe path in the git tree", path=path, hint="git refuses such paths; the commit was crafted")
+    return Path(*parts)

@@ -4,8 +4,8 @@
    request started from); list the changed files.
 2. Load the profile from the head tree (or `--profile`) and plan the scope:
    the units (service x environment) the change reaches (`scope`).
-3. Export only the paths those units need from both commits into a temporary
-   directory (`git archive`; the working tree is never touched).
+3. Export only the files those units need from both commits into a temporary
+   directory (read from git objects; the working tree is never touched).
 4. Per environment: render each unit at base and head; take the cacheable
    gates' findings from the cache or evaluate them; run the other gates
    (signature) over head's documents; check the promotion order; apply the
@@ -35,7 +35,7 @@ from scanner.gates.results import finding_from_raw, raw_from_problem
 from scanner.inputs.document import Document
 from scanner.merge.cache import ResultCache, unit_key
 from scanner.merge.classify import UNCHANGED, baseline_state, classify, image_use_identities
-from scanner.merge.git import Repository
+from scanner.merge.git import Repository, TreeEntry
 from scanner.merge.promotion import GATE as PROMOTION_GATE
 from scanner.merge.promotion import check_promotion, previous_environment
 from scanner.merge.scope import RepoFiles, Scope, Unit, export_paths, plan_scope
@@ -104,17 +104,18 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
     head = repo.resolve(request.head)
     base = repo.merge_base(repo.resolve(request.base), head)
     changed = repo.changed_files(base, head)
-    head_files, base_files = RepoFiles(repo.files(head)), RepoFiles(repo.files(base))
+    head_tree, base_tree = repo.tree(head), repo.tree(base)
+    head_files, base_files = RepoFiles(head_tree), RepoFiles(base_tree)
     cache = ResultCache(request.cache_dir) if request.cache_dir else None
 
     with tempfile.TemporaryDirectory(prefix="cdgate-merge-") as temp:
         head_root, base_root = Path(temp, "head"), Path(temp, "base")
-        profile, profile_paths = _load_profile(request, repo, head, head_files, head_root)
+        profile, profile_paths = _load_profile(request, repo, head_tree, head_files, head_root)
         stage(f"{len(changed)} changed file(s) between {base[:12]} and {head[:12]}")
         scope = plan_scope(changed, [head_files, base_files], request.environments, profile_paths)
         previous = {env: previous_environment(profile.promotion, env) for env in scope.environments}
-        repo.export(head, export_paths(scope, head_files, profile_paths, previous), head_root)
-        repo.export(base, export_paths(scope, base_files, (), previous), base_root)
+        repo.export(head_tree, export_paths(scope, head_files, profile_paths, previous), head_root)
+        repo.export(base_tree, export_paths(scope, base_files, (), previous), base_root)
 
         key_context = {
             "bundle": policy_bundle_digest(profile),
@@ -149,7 +150,7 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
 
 
 def _load_profile(
-    request: MergeRequest, repo: Repository, head: str, files: RepoFiles, head_root: Path
+    request: MergeRequest, repo: Repository, head: dict[str, TreeEntry], files: RepoFiles, head_root: Path
 ) -> tuple[Profile, list[str]]:
     """The profile in force and the repo-relative paths that, when changed, reach everything."""
     if request.profile_path is not None:

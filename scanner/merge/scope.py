@@ -76,13 +76,13 @@ class RepoFiles:
     def __init__(self, files: Iterable[str]) -> None:
         self.files = sorted(set(files))
         self._file_set = set(self.files)
-        self._dirs = {posixpath.dirname(f) for f in self.files}
         prefixes: set[str] = set()
-        for directory in self._dirs:
-            while directory:
+        for directory in {posixpath.dirname(f) for f in self.files}:
+            while directory and directory not in prefixes:
                 prefixes.add(directory)
                 directory = posixpath.dirname(directory)
         self._all_dirs = prefixes
+        self._top_files: dict[str, list[str]] = {}
 
     def exists(self, path: str) -> bool:
         return path in self._all_dirs or path in self._file_set
@@ -94,8 +94,10 @@ class RepoFiles:
         return {f.split("/")[1] for f in self.files if f.startswith(ENVIRONMENTS_DIR + "/") and f.count("/") >= 2}
 
     def environment_top_files(self, environment: str) -> list[str]:
-        prefix = f"{ENVIRONMENTS_DIR}/{environment}/"
-        return [f for f in self.files if f.startswith(prefix) and "/" not in f[len(prefix):]]
+        if environment not in self._top_files:
+            prefix = f"{ENVIRONMENTS_DIR}/{environment}/"
+            self._top_files[environment] = [f for f in self.files if f.startswith(prefix) and "/" not in f[len(prefix):]]
+        return self._top_files[environment]
 
     def holds_package(self, directory: str) -> bool:
         prefix = directory + "/"
