@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests use for real: an OCI registry, skopeo, and Node.js
-# for the independent cosign-format implementation in tests/supplychain/interop.
-SYSTEM_TOOLS := docker-registry skopeo node npm
+# Debian packages the tests use for real: an OCI registry, skopeo, Node.js
+# for the independent cosign-format implementation in tests/supplychain/interop,
+# headless Chromium (the HTML report test) and git (the merge gate).
+SYSTEM_TOOLS := docker-registry skopeo node npm chromium git
 system-packages:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -z "$$missing" ]; then \
