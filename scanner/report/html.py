@@ -90,8 +90,8 @@ tr.expired td{background:#ffebe9}tr.expiring td{background:#fff8c5}
 @media (max-width:600px){main{padding:.5rem}h1{font-size:1.25rem}.finding dl{grid-template-columns:1fr}.finding dt{margin-top:.2rem}}
 """
 
-# Reads data- attributes and form values only; writes the hidden flag and one counter.
-_SCRIPT = """
+# Reads data- attributes, form values and the address's #fragment only; writes the hidden flag and one counter.
+_SCRIPT = r"""
 (function(){
   var form=document.getElementById('filters');
   if(!form){return;}
@@ -112,6 +112,13 @@ _SCRIPT = """
     groups.forEach(function(group){group.hidden=!group.querySelector('.finding:not([hidden])');});
     document.getElementById('shown').textContent=shown+' of '+form.dataset.total+' findings shown';
   }
+  // #severity=high&q=privileged in the address opens the page filtered (links in tickets).
+  location.hash.replace(/^#/,'').split('&').forEach(function(pair){
+    var kv=pair.split('=');var field=form.elements[decodeURIComponent(kv[0]||'')];
+    if(!field||kv.length<2){return;}
+    var value=decodeURIComponent(kv[1].replace(/\+/g,' '));
+    if(field.type==='checkbox'){field.checked=value==='1'||value==='true';}else{field.value=value;}
+  });
   form.addEventListener('input',apply);
   form.addEventListener('change',apply);
   form.addEventListener('submit',function(e){e.preventDefault();});
