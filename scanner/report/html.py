@@ -244,7 +244,7 @@ def _filters(findings: list[Finding], facets: dict[int, _Facets]) -> str:
     def values(attribute: str) -> list[str]:
         return sorted({getattr(facets[id(f)], attribute) for f in findings} - {""})
 
-    severities = [s.value for s in SEVERITIES if s.value in values("severity")]
+    severities: list[str] = [str(s.value) for s in SEVERITIES if s.value in values("severity")]
     return (
         f'<h2>All findings</h2><form id="filters" class="filters" role="search" data-total="{len(findings)}">'
         '<label>Search<input type="search" name="q" id="filter-q" placeholder="rule, resource, file, message"></label>'
