@@ -34,7 +34,7 @@ from scanner.gates.registry import GATE_FACTORIES, gate_factory
 from scanner.gates.results import finding_from_raw, raw_from_problem
 from scanner.inputs.document import Document
 from scanner.merge.cache import ResultCache, unit_key
-from scanner.merge.classify import UNCHANGED, baseline_state, classify, image_use_identities
+from scanner.merge.classify import IMAGE_GATES, UNCHANGED, Identity, baseline_state, classify, image_use_identities
 from scanner.merge.git import Repository, TreeEntry
 from scanner.merge.promotion import GATE as PROMOTION_GATE
 from scanner.merge.promotion import check_promotion, previous_environment
@@ -132,8 +132,12 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             evaluator = _EnvironmentRun(profile.for_environment(env), catalog, cache, key_context, request.today)
             head_side = _render(units, head_files, head_root, env, evaluator.profile, catalog)
             base_side = _render(units, base_files, base_root, env, evaluator.profile, catalog)
-            head_gates = evaluator.evaluate(head_side, head_root, every_gate=True)
-            base_gates = evaluator.evaluate(base_side, base_root, every_gate=False)
+            base_images = image_use_identities(base_side.all_documents)
+            # Gates that run at head only (signature) look at documents with an image the change brings,
+            # unless unchanged findings block too (--all): then at every document.
+            introduced = None if request.block_unchanged else base_images
+            base_gates = evaluator.evaluate(base_side, base_root, head_only_gates=False)
+            head_gates = evaluator.evaluate(head_side, head_root, head_only_gates=True, known_images=introduced)
             before = previous.get(env)
             if before is not None and env is not None:
                 upstream = _render([u.in_environment(before) for u in units], base_files, base_root, before, evaluator.profile, catalog)
@@ -144,7 +148,7 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             head_verdict = fold_verdict(head_gates, evaluator.context(head_side.all_documents, head_root), documents=len(head_side.all_documents))
             # The profile is head's for both sides: its own findings (waivers) point into the head tree.
             base_verdict = fold_verdict(base_gates, evaluator.context(base_side.all_documents, head_root))
-            verdicts.append((head_verdict, base_verdict, image_use_identities(base_side.all_documents)))
+            verdicts.append((head_verdict, base_verdict, base_images))
 
     return _combine(verdicts, profile, scope, request, base, head, changed, cache, started)
 
@@ -229,15 +233,24 @@ class _EnvironmentRun:
     def context(self, documents: Sequence[Document], root: Path) -> GateContext:
         return GateContext(documents=documents, profile=self.profile, catalog=self.catalog, root=root, today=self.today)
 
-    def evaluate(self, side: _Side, root: Path, *, every_gate: bool) -> list[GateResult]:
+    def evaluate(
+        self, side: _Side, root: Path, *, head_only_gates: bool, known_images: set[Identity] | None = None
+    ) -> list[GateResult]:
+        """Every enabled gate over one side; with `known_images`, image gates skip documents using only those."""
         results = [GateResult(INPUT_GATE, list(side.problems), documents=len(side.all_documents))]
         for name in GATE_FACTORIES:
             if not self.profile.gate_enabled(name):
                 continue
             if name in CACHEABLE_GATES:
                 results.append(self._cached_gate(name, side, root))
-            elif every_gate and side.documents:
-                results.extend(run_gates([self.gate(name, root)], self.context(side.all_documents, root)))
+            elif head_only_gates:
+                documents = side.all_documents
+                if known_images is not None and name in IMAGE_GATES:
+                    documents = [d for d in documents if not image_use_identities([d]) <= known_images]
+                if documents:
+                    results.extend(run_gates([self.gate(name, root)], self.context(documents, root)))
+                else:
+                    results.append(GateResult(name, skipped="the change brings no new image reference"))
         return results
 
     def _cached_gate(self, name: str, side: _Side, root: Path) -> GateResult:

@@ -33,7 +33,8 @@ def state_of(finding: Finding, verdict: Verdict) -> str:
 
     `error` (could not evaluate), `fail` (fails the gate), `waived`,
     `expired-waiver` (a waiver matched but has expired, so it fails again),
-    `warn` (advisory) or `below-threshold` (a violation under `fail_on`).
+    `warn` (advisory), `unchanged` (merge gate: present at base, not
+    blocking) or `below-threshold` (a violation under `fail_on`).
     """
     if finding.outcome is Outcome.ERROR:
         return "error"
@@ -45,6 +46,8 @@ def state_of(finding: Finding, verdict: Verdict) -> str:
         return "expired-waiver"
     if is_failing(finding, verdict):
         return "fail"
+    if finding.properties.get("cdgate/baselineState") == "unchanged" and finding.outcome is Outcome.FAIL:
+        return "unchanged"  # merge gate: already there at base, so it does not block this change
     return "below-threshold"
 
 

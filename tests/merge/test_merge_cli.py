@@ -43,6 +43,11 @@ def test_new_finding_fails_and_every_report_is_written(repo, tmp_path, cdgate):
     assert {r["properties"]["scope"] for r in new} == {"prod", "dev"}
     assert all(r["level"] == "error" for r in new)
     assert {r.get("baselineState") for r in results} <= {"new", "unchanged"}
+    merge = report["merge"]
+    assert merge["changed_files"] == [TEMPLATE] and merge["units"] == ["services/service-a@dev", "services/service-a@prod"]
+    assert merge["head"] == repo.git("rev-parse", "pr").strip() and merge["absent"] == []
+    states = {f["state"] for f in report["findings"] if f["properties"].get("cdgate/baselineState") == "unchanged"}
+    assert states and states <= {"unchanged", "warn"}  # old findings are listed, never as failing
     # the working tree was not touched: main is still checked out and clean
     assert repo.git("status", "--porcelain") == "" and repo.git("rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
 

@@ -167,6 +167,8 @@ def test_six_pull_requests(cd_repo, tmp_path):
         assert region["region"]["startLine"] == line_no
         assert result["baselineState"] == "new"
     assert {r["baselineState"] for r in failing(log)} == {"new"}
+    signature_gate = next(g for g in log["runs"][0]["properties"]["cdgate/gates"] if g["name"] == "signature")
+    assert signature_gate["skipped"] == "the change brings no new image reference"  # no registry call for old images
 
     # PR 3: an unsigned image -> fail.
     pr3 = pull_request(repo, "pr3", lambda r: r.replace(PROD_VALUES, digests["A"], digests["C"]))
