@@ -89,3 +89,31 @@ def test_promotion_order_is_validated(tmp_path):
     gate.write_text("version: 1\npromotion: [dev, dev]\n")
     with pytest.raises(ConfigError, match="promotion"):
         load_profile(gate)
+
+
+def test_broken_yaml_at_head_fails_closed_naming_the_file(repo, tmp_path, cdgate):
+    repo.branch("broken")
+    repo.write("environments/prod/service-b/values.yaml", "image:\n  tag: [unclosed\n")
+    repo.commit("broken values")
+    repo.git("checkout", "-q", "main")
+    result = cdgate("merge-gate", "--repo", str(repo.path), "--base", "main", "--head", "broken", "-f", "json",
+                    "-o", str(tmp_path / "r.json"), "--today", "2026-11-30")
+    assert result.returncode == 2, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    errors = [f for f in report["findings"] if f["outcome"] == "error"]
+    assert errors and errors[0]["location"]["path"] == "environments/prod/service-b/values.yaml"
+    assert errors[0]["location"]["start_line"] == 2
+
+
+def test_a_deleted_service_leaves_its_findings_absent(repo, tmp_path, cdgate):
+    repo.branch("drop-b")
+    repo.git("rm", "-q", "-r", "services/service-b", "environments/prod/service-b", "environments/dev/service-b",
+             "environments/staging/service-b")
+    repo.commit("retire service-b")
+    repo.git("checkout", "-q", "main")
+    result = cdgate("merge-gate", "--repo", str(repo.path), "--base", "main", "--head", "drop-b", "--env", "prod",
+                    "-f", "json", "-o", str(tmp_path / "r.json"), "--today", "2026-11-30")
+    assert result.returncode == 0, result.stderr
+    merge = json.loads((tmp_path / "r.json").read_text())["merge"]
+    assert merge["units"] == ["services/service-b@prod"]
+    assert {f["rule_id"] for f in merge["absent"]} >= {"CDG-K8S-001", "CDG-K8S-002"}
