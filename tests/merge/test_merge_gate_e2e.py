@@ -3,8 +3,9 @@
 Base (main): service-a runs image A in prod and image B in dev and staging,
 both signed with the test key and carrying a gate-verdict attestation from a
 passed build under the policy bundle in force. gate.yaml requires that
-attestation (a Rego condition on verdict and bundle digest) for prod and sets
-the promotion order dev -> staging -> prod. The planted violations of
+attestation for prod, with a Rego condition on its verdict and on its bundle
+digest against `data.cdgate.policy_bundle_digest` (the bundle in force, given
+by the signature gate), and sets the promotion order dev -> staging -> prod. The planted violations of
 service-b and the argocd folder stay throughout: they are the "old" findings.
 """
 
@@ -38,14 +39,14 @@ deny contains msg if {
   msg := sprintf("the build gate verdict was %s", [input.verdict])
 }
 deny contains msg if {
-  input.policyBundle.digest.sha256 != "%(bundle)s"
+  input.policyBundle.digest.sha256 != trim_prefix(data.cdgate.policy_bundle_digest, "sha256:")
   msg := "the build gate ran another policy bundle"
 }
 """
 
 
-def gate_yaml_extra(host: str, bundle_hex: str) -> str:
-    condition = "\n".join("          " + line for line in (CONDITION % {"bundle": bundle_hex}).splitlines())
+def gate_yaml_extra(host: str) -> str:
+    condition = "\n".join("          " + line for line in CONDITION.splitlines())
     return f"""
 promotion: [dev, staging, prod]
 gates:
@@ -96,10 +97,9 @@ def cd_repo(tmp_path_factory, registry, signing_key):
     repo = GitRepo.from_example(tmp_path_factory.mktemp("merge") / "cd-repo")
     repo.write("keys/cosign.pub", public_key_pem(signing_key.public_key()).decode())
     with (repo.path / "gate.yaml").open("a") as handle:
-        handle.write(gate_yaml_extra(registry.host, "0" * 64))
+        handle.write(gate_yaml_extra(registry.host))
+    # what the build gate records; the condition compares it with the bundle in force at merge time
     bundle = policy_bundle_digest(load_profile(repo.path / "gate.yaml"))
-    text = (repo.path / "gate.yaml").read_text().replace("0" * 64, bundle.split(":", 1)[1])
-    repo.write("gate.yaml", text)
 
     digests = {}
     # A, B, D: signed, passed the build gate under this bundle. C: unsigned. E: signed, build skipped

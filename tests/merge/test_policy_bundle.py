@@ -45,3 +45,30 @@ def test_profile_without_bundled_rego_has_another_digest(tmp_path):
     before = policy_bundle_digest(load_profile(gate))
     gate.write_text(gate.read_text().replace("rego:\n", "rego:\n  bundled: false\n"))
     assert policy_bundle_digest(load_profile(gate)) != before
+
+
+def test_attestation_conditions_read_the_bundle_in_force(tmp_path):
+    from scanner.gates.signature import create
+    from scanner.supplychain.keys import generate_private_key, public_key_pem
+
+    gate = copy_profile(tmp_path, "p")
+    (gate.parent / "cosign.pub").write_bytes(public_key_pem(generate_private_key().public_key()))
+    condition = (
+        "package cdgate.attestation\n"
+        "deny contains msg if {\n"
+        '  input.policyBundle.digest.sha256 != trim_prefix(data.cdgate.policy_bundle_digest, "sha256:")\n'
+        '  msg := "built under another policy bundle"\n'
+        "}\n"
+    )
+    gate.write_text(
+        gate.read_text()
+        + "gates:\n  manifest: {enabled: true}\n  signature:\n    trusted_keys: [cosign.pub]\n"
+        + "    attestations:\n      - name: build-gate\n        type: gate-verdict\n        condition: |\n"
+        + "".join(f"          {line}\n" for line in condition.splitlines())
+    )
+    profile = load_profile(gate)
+    bundle = policy_bundle_digest(profile)
+    (requirement,) = create(profile, gate.parent).settings.attestations
+    assert requirement.condition.data["cdgate"]["policy_bundle_digest"] == bundle
+    assert requirement.condition.deny({"policyBundle": {"digest": {"sha256": bundle.split(":")[1]}}}) == []
+    assert requirement.condition.deny({"policyBundle": {"digest": {"sha256": "0" * 64}}}) == ["built under another policy bundle"]
