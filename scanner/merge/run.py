@@ -129,7 +129,7 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             if not units:
                 continue
             stage(f"evaluating {len(units)} unit(s) for environment {env or '(none)'}")
-            evaluator = _EnvironmentRun(profile.for_environment(env), catalog, cache, key_context, request.today)
+            evaluator = _EnvironmentRun(profile.for_environment(env), catalog, cache, key_context, request.today, head_root)
             head_side = _render(units, head_files, head_root, env, evaluator.profile, catalog)
             base_side = _render(units, base_files, base_root, env, evaluator.profile, catalog)
             base_images = image_use_identities(base_side.all_documents)
@@ -217,17 +217,27 @@ def _render(units: Sequence[Unit], files: RepoFiles, root: Path, env: str | None
 class _EnvironmentRun:
     """The gates of one environment, made on first need, with the cache in front of the cacheable ones."""
 
-    def __init__(self, profile: Profile, catalog: Catalog, cache: ResultCache | None, key_context: dict[str, str], today: dt.date) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        catalog: Catalog,
+        cache: ResultCache | None,
+        key_context: dict[str, str],
+        today: dt.date,
+        policy_root: Path,
+    ) -> None:
         self.profile = profile
+        self.policy_root = policy_root  # the head tree, where the profile's policies are
         self.catalog = catalog
         self.cache = cache
         self.key_context = {**key_context, "environment": profile.environment or ""}
         self.today = today
         self._gates: dict[str, Gate] = {}
 
-    def gate(self, name: str, root: Path) -> Gate:
+    def gate(self, name: str) -> Gate:
+        """The gate, made (policies compiled) on first use, against the head tree for both sides."""
         if name not in self._gates:
-            self._gates[name] = gate_factory(name)(self.profile, root)
+            self._gates[name] = gate_factory(name)(self.profile, self.policy_root)
         return self._gates[name]
 
     def context(self, documents: Sequence[Document], root: Path) -> GateContext:
@@ -248,7 +258,7 @@ class _EnvironmentRun:
                 if known_images is not None and name in IMAGE_GATES:
                     documents = [d for d in documents if not image_use_identities([d]) <= known_images]
                 if documents:
-                    results.extend(run_gates([self.gate(name, root)], self.context(documents, root)))
+                    results.extend(run_gates([self.gate(name)], self.context(documents, root)))
                 else:
                     results.append(GateResult(name, skipped="the change brings no new image reference"))
         return results
@@ -259,7 +269,7 @@ class _EnvironmentRun:
             key = unit_key(documents, {**self.key_context, "gate": name})
             findings = self.cache.get(key) if self.cache else None
             if findings is None:
-                (result,) = run_gates([self.gate(name, root)], self.context(documents, root))
+                (result,) = run_gates([self.gate(name)], self.context(documents, root))
                 findings = result.findings
                 if self.cache:
                     self.cache.put(key, findings)
