@@ -95,6 +95,7 @@ def test_results_with_errors_are_never_stored(tmp_path):
     assert not list(tmp_path.rglob("*.json"))
 
 
+@pytest.mark.slow
 def test_a_policy_change_is_a_cache_miss(example_repo, tmp_path):
     run(example_repo, tmp_path)
     example_repo.branch("pr-policy", "pr")

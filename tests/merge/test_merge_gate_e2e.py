@@ -11,16 +11,17 @@ service-b and the argocd folder stay throughout: they are the "old" findings.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from merge.gitrepo import GitRepo
-from scanner.profile import load_profile
+from scanner.merge.run import MergeRequest, run_merge_gate
 from scanner.policy_bundle import policy_bundle_digest
+from scanner.profile import load_profile
+from scanner.report import render
 from scanner.supplychain.cosign import ImageTarget, attest_image, sign_image
 from scanner.supplychain.intoto import gate_verdict_predicate, resolve_predicate_type
 from scanner.supplychain.keys import public_key_pem
@@ -28,7 +29,6 @@ from scanner.supplychain.oci import open_repository
 from scanner.supplychain.reference import parse_reference
 from supplychain.images import push_image
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROD_VALUES = "environments/prod/service-a/values.yaml"
 OLD_PROD_DIGEST = 'digest: "sha256:56aabd3e55b75f51337f692e21cfaa998bdb81acfe69dab5b5de2f4548a052cc"'
 
@@ -65,17 +65,17 @@ gates:
 """
 
 
-def merge_gate(repo: GitRepo, base: str, head: str, out: Path, *extra: str) -> tuple[int, dict, str]:
-    sarif = out / f"{head}.sarif"
-    completed = subprocess.run(
-        [sys.executable, "-m", "scanner", "merge-gate", "--repo", str(repo.path), "--base", base, "--head", head,
-         "-f", "sarif", "-o", str(sarif), "--today", "2026-11-30", *extra],
-        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
-        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+def merge_gate(repo: GitRepo, base: str, head: str, *, today: str = "2026-11-30", block_unchanged: bool = False) -> tuple[int, dict, str]:
+    """The merge gate in process (the CLI is tested in test_merge_cli): exit code, SARIF log, a summary line."""
+    verdict = run_merge_gate(
+        MergeRequest(repo=repo.path, base=base, head=head, today=dt.date.fromisoformat(today), block_unchanged=block_unchanged)
     )
-    assert completed.returncode in (0, 1, 2), completed.stderr
-    log = json.loads(sarif.read_text()) if sarif.exists() else {}
-    return completed.returncode, log, completed.stderr
+    log = json.loads(render(verdict, "sarif"))
+    summary = (
+        f"{verdict.status}: {len(verdict.units)} unit(s); failing {[f.rule_id for f in verdict.failing()]}; "
+        f"errors {[f.message for f in verdict.errors]}"
+    )
+    return verdict.exit_code, log, summary
 
 
 def results(log: dict) -> list[dict]:
@@ -138,12 +138,12 @@ def pull_request(repo: GitRepo, name: str, change) -> str:
 
 @pytest.mark.registry
 @pytest.mark.slow
-def test_six_pull_requests(cd_repo, tmp_path):
+def test_six_pull_requests(cd_repo):
     repo, digests = cd_repo
 
     # PR 1: bump prod to B: signed, attested by a passed build gate, already in staging -> pass.
     pr1 = pull_request(repo, "pr1", lambda r: r.replace(PROD_VALUES, digests["A"], digests["B"]))
-    code, log, err = merge_gate(repo, "main", pr1, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr1)
     assert code == 0, err
     assert not failing(log)
     signature_gate = [g for g in log["runs"][0]["properties"]["cdgate/gates"] if g["name"] == "signature"]
@@ -157,7 +157,7 @@ def test_six_pull_requests(cd_repo, tmp_path):
     line_no = next(i for i, line in enumerate(lines, 1) if "allowPrivilegeEscalation" in line)
     indent = lines[line_no - 1][: len(lines[line_no - 1]) - len(lines[line_no - 1].lstrip())]
     pr2 = pull_request(repo, "pr2", lambda r: r.replace(template, lines[line_no - 1], f"{indent}privileged: true\n{lines[line_no - 1]}"))
-    code, log, err = merge_gate(repo, "main", pr2, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr2)
     assert code == 1, err
     privileged = [r for r in failing(log) if r["ruleId"] == "CDG-K8S-001"]
     assert privileged, [r["ruleId"] for r in failing(log)]
@@ -172,7 +172,7 @@ def test_six_pull_requests(cd_repo, tmp_path):
 
     # PR 3: an unsigned image -> fail.
     pr3 = pull_request(repo, "pr3", lambda r: r.replace(PROD_VALUES, digests["A"], digests["C"]))
-    code, log, err = merge_gate(repo, "main", pr3, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr3)
     assert code == 1, err
     assert {r["ruleId"] for r in failing(log)} >= {"CDG-SUP-003"}
     assert all(r["baselineState"] == "new" for r in failing(log))
@@ -180,7 +180,7 @@ def test_six_pull_requests(cd_repo, tmp_path):
     # PR 3b/3c: signed, but the build skipped the gate / ran other policies -> fail.
     for name, rule, words in (("E", "CDG-SUP-004", "build-gate"), ("F", "CDG-SUP-005", "another policy bundle")):
         branch = pull_request(repo, f"pr3-{name}", lambda r, n=name: r.replace(PROD_VALUES, digests["A"], digests[n]))
-        code, log, err = merge_gate(repo, "main", branch, tmp_path)
+        code, log, err = merge_gate(repo, "main", branch)
         assert code == 1, err
         evidence = [r for r in failing(log) if r["ruleId"] == rule]
         assert evidence and words in evidence[0]["message"]["text"]
@@ -194,35 +194,33 @@ def test_six_pull_requests(cd_repo, tmp_path):
         r.replace("gate.yaml", "waivers:\n", "waivers:\n" + WAIVER)
 
     pr4 = pull_request(repo, "pr4", add_debug_pod)
-    code, log, err = merge_gate(repo, "main", pr4, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr4)
     assert code == 1, err
     host_network = [r for r in failing(log) if r["ruleId"] == "CDG-K8S-002" and r["properties"].get("name") == "debug"]
     assert host_network and host_network[0]["properties"]["cdgate/expiredWaiver"]["expires"] == "2026-06-30"
     assert host_network[0]["baselineState"] == "new"
     # the same PR judged before the waiver expired: that finding is waived, not failing
-    (tmp_path / "before").mkdir()
-    _, log_before, _ = merge_gate(repo, "main", pr4, tmp_path / "before", "--today", "2026-06-01")
+    _, log_before, _ = merge_gate(repo, "main", pr4, today="2026-06-01")
     assert not [r for r in failing(log_before) if r["ruleId"] == "CDG-K8S-002" and r["properties"].get("name") == "debug"]
 
     # PR 5: docs only, old violations remain -> pass.
     pr5 = pull_request(repo, "pr5", lambda r: r.write("README.md", (r.path / "README.md").read_text() + "\nMore words.\n"))
-    code, log, err = merge_gate(repo, "main", pr5, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr5)
     assert code == 0, err
     assert "0 unit(s)" in err
 
     # PR 5b: touch service-b (old critical violations stay) -> pass by default, fail with --all.
     pr5b = pull_request(repo, "pr5b", lambda r: r.replace("environments/prod/service-b/values.yaml", "replicaCount: 3", "replicaCount: 4"))
-    code, log, err = merge_gate(repo, "main", pr5b, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr5b)
     assert code == 0, err
     old = [r for r in results(log) if r["ruleId"] == "CDG-K8S-001"]
     assert old and {r["baselineState"] for r in old} == {"unchanged"} and {r["level"] for r in old} != {"error"}
-    (tmp_path / "all").mkdir()
-    code_all, _, err_all = merge_gate(repo, "main", pr5b, tmp_path / "all", "--all")
+    code_all, _, err_all = merge_gate(repo, "main", pr5b, block_unchanged=True)
     assert code_all == 1, err_all
 
     # PR 6: promote to prod a digest never deployed in staging -> fail with the promotion rule.
     pr6 = pull_request(repo, "pr6", lambda r: r.replace(PROD_VALUES, digests["A"], digests["D"]))
-    code, log, err = merge_gate(repo, "main", pr6, tmp_path)
+    code, log, err = merge_gate(repo, "main", pr6)
     assert code == 1, err
     assert {r["ruleId"] for r in failing(log)} == {"CDG-PRM-001"}
     assert failing(log)[0]["baselineState"] == "new"
@@ -230,13 +228,13 @@ def test_six_pull_requests(cd_repo, tmp_path):
 
 
 @pytest.mark.registry
-def test_moved_finding_stays_unchanged(cd_repo, tmp_path):
+def test_moved_finding_stays_unchanged(cd_repo):
     repo, _ = cd_repo
     template = "services/service-b/templates/deployment.yaml"
     original = (repo.path / template).read_text()
     first_privileged = next(i for i, line in enumerate(original.splitlines(), 1) if "privileged: true" in line)
     moved = pull_request(repo, "moved", lambda r: r.write(template, "{{/* three\nnew\nlines */}}\n" + original))
-    code, log, err = merge_gate(repo, "main", moved, tmp_path)
+    code, log, err = merge_gate(repo, "main", moved)
     assert code == 0, err
     privileged = [r for r in results(log) if r["ruleId"] == "CDG-K8S-001" and r["properties"]["name"] == "service-b"]
     assert privileged
