@@ -18,7 +18,8 @@ from scanner.report import DEFAULT_FILE_FORMATS, FORMATS
 @click.option("--head", default="HEAD", show_default=True, metavar="REF", help="The pull request's head.")
 @click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."), show_default=True, help="A git checkout of the CD repo (its working tree is not touched).")
 @click.option("--env", "environments", multiple=True, metavar="ENV", help="Environment to evaluate; repeatable (default: every folder under environments/).")
-@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path), help="A trusted gate.yaml to use instead of the one at head.")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False, path_type=Path), help="A trusted gate.yaml from outside the repository.")
+@click.option("--profile-from", type=click.Choice(["head", "base"]), default="head", show_default=True, help="Judge with the gate.yaml and policies of head, or of base (so a pull request cannot relax what judges it).")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Format printed on stdout, or written to -o.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the -f report to this file (atomically) instead of stdout.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help="Also write every report (SARIF, JSON, JUnit, Markdown, HTML) into this folder.")
@@ -34,6 +35,7 @@ def merge_gate(
     repo: Path,
     environments: tuple[str, ...],
     profile_path: Path | None,
+    profile_from: str,
     fmt: str,
     output: Path | None,
     output_dir: Path | None,
@@ -65,6 +67,7 @@ def merge_gate(
             head=head,
             environments=environments,
             profile_path=profile_path.resolve() if profile_path else None,
+            profile_from=profile_from,
             fail_on=Severity.parse(fail_on) if fail_on else None,
             block_unchanged=block_unchanged,
             cache_dir=cache_dir.resolve() if cache_dir else None,

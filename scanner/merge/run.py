@@ -2,7 +2,8 @@
 
 1. Resolve base and head; the base tree is their merge base (what the pull
    request started from); list the changed files.
-2. Load the profile from the head tree (or `--profile`) and plan the scope:
+2. Load the profile from the head tree (or the base's with `--profile-from
+   base`, or `--profile`) and plan the scope:
    the units (service x environment) the change reaches (`scope`).
 3. Export only the files those units need from both commits into a temporary
    directory (read from git objects; the working tree is never touched).
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from scanner.catalog import BUNDLED_RULES_DIR, Catalog, load_catalog
+from scanner.errors import ConfigError
 from scanner.findings import Finding, GateResult, Severity, Verdict, fails_gate, finding_sort_key
 from scanner.gates.base import Gate, GateContext
 from scanner.gates.pipeline import INPUT_GATE, fold_verdict, run_gates
@@ -54,7 +56,8 @@ class MergeRequest:
     base: str
     head: str
     environments: Sequence[str] = ()
-    profile_path: Path | None = None  # a trusted gate.yaml outside the head tree; default: head's
+    profile_path: Path | None = None  # a trusted gate.yaml outside the repository; default: the one at profile_from
+    profile_from: str = "head"  # head or base: whose gate.yaml and policies judge the change
     fail_on: Severity | None = None
     block_unchanged: bool = False  # --all
     cache_dir: Path | None = None
@@ -110,7 +113,13 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
 
     with tempfile.TemporaryDirectory(prefix="cdgate-merge-") as temp:
         head_root, base_root = Path(temp, "head"), Path(temp, "base")
-        profile, profile_paths = _load_profile(request, repo, head_tree, head_files, head_root)
+        if request.profile_from not in ("head", "base"):
+            raise ConfigError(f"profile_from must be head or base, not {request.profile_from!r}")
+        from_base = request.profile_from == "base"
+        profile_root = Path(temp, "profile") if from_base else head_root
+        profile, profile_paths = _load_profile(
+            request, repo, base_tree if from_base else head_tree, base_files if from_base else head_files, profile_root
+        )
         stage(f"{len(changed)} changed file(s) between {base[:12]} and {head[:12]}")
         scope = plan_scope(changed, [head_files, base_files], request.environments, profile_paths)
         previous = {env: previous_environment(profile.promotion, env) for env in scope.environments}
@@ -129,7 +138,7 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             if not units:
                 continue
             stage(f"evaluating {len(units)} unit(s) for environment {env or '(none)'}")
-            evaluator = _EnvironmentRun(profile.for_environment(env), catalog, cache, key_context, request.today, head_root)
+            evaluator = _EnvironmentRun(profile.for_environment(env), catalog, cache, key_context, request.today, profile_root)
             head_side = _render(units, head_files, head_root, env, evaluator.profile, catalog)
             base_side = _render(units, base_files, base_root, env, evaluator.profile, catalog)
             base_images = image_use_identities(base_side.all_documents)
@@ -145,18 +154,18 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
                 head_gates.append(
                     GateResult(PROMOTION_GATE, [finding_from_raw(r, catalog, PROMOTION_GATE, env) for r in raw], documents=len(head_side.all_documents))
                 )
-            head_verdict = fold_verdict(head_gates, evaluator.context(head_side.all_documents, head_root), documents=len(head_side.all_documents))
-            # The profile is head's for both sides: its own findings (waivers) point into the head tree.
-            base_verdict = fold_verdict(base_gates, evaluator.context(base_side.all_documents, head_root))
+            # One profile judges both sides: its own findings (waivers) point into the tree it came from.
+            head_verdict = fold_verdict(head_gates, evaluator.context(head_side.all_documents, profile_root), documents=len(head_side.all_documents))
+            base_verdict = fold_verdict(base_gates, evaluator.context(base_side.all_documents, profile_root))
             verdicts.append((head_verdict, base_verdict, base_images))
 
     return _combine(verdicts, profile, scope, request, base, head, changed, cache, started)
 
 
 def _load_profile(
-    request: MergeRequest, repo: Repository, head: dict[str, TreeEntry], files: RepoFiles, head_root: Path
+    request: MergeRequest, repo: Repository, tree: dict[str, TreeEntry], files: RepoFiles, root: Path
 ) -> tuple[Profile, list[str]]:
-    """The profile in force and the repo-relative paths that, when changed, reach everything."""
+    """The profile in force (from `tree`, written under `root`) and the repo paths that, when changed, reach everything."""
     if request.profile_path is not None:
         profile = load_profile(request.profile_path)
         in_repo: list[str] = []
@@ -165,17 +174,17 @@ def _load_profile(
         if name is None:
             profile, in_repo = load_profile(None), []
         else:
-            repo.export(head, [name], head_root)
-            profile = load_profile(head_root / name)
+            repo.export(tree, [name], root)
+            profile = load_profile(root / name)
             in_repo = [name]
             for path in (*profile.rego.policies, *profile.rego.data, *profile.kyverno.policies, *profile.inputs.values):
                 try:
-                    relative = path.resolve().relative_to(head_root.resolve()).as_posix()
+                    relative = path.resolve().relative_to(root.resolve()).as_posix()
                 except ValueError:
                     continue  # outside the repository: not exported, read where it is
                 in_repo.append(relative)
             in_repo.extend(_named_files(profile.gates, posixpath.dirname(name), files))
-            repo.export(head, [p for p in in_repo if files.exists(p)], head_root)
+            repo.export(tree, [p for p in in_repo if files.exists(p)], root)
     if request.fail_on is not None:
         profile = replace(profile, fail_on=request.fail_on, environments={k: replace(v, fail_on=None) for k, v in profile.environments.items()})
     return profile, in_repo

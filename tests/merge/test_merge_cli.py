@@ -117,3 +117,18 @@ def test_a_deleted_service_leaves_its_findings_absent(repo, tmp_path, cdgate):
     merge = json.loads((tmp_path / "r.json").read_text())["merge"]
     assert merge["units"] == ["services/service-b@prod"]
     assert {f["rule_id"] for f in merge["absent"]} >= {"CDG-K8S-001", "CDG-K8S-002"}
+
+
+def test_profile_from_base_keeps_a_pull_request_from_waiving_itself(repo, tmp_path, cdgate):
+    repo.branch("self-waiver", "pr")  # pr made service-a privileged
+    repo.replace("gate.yaml", "waivers:\n", "waivers:\n  - rule: CDG-K8S-001\n    resource: {kind: Deployment, name: service-a}\n"
+                 "    reason: Trust me, it is fine.\n    owner: author@example.com\n    expires: \"2027-06-30\"\n")
+    repo.commit("privileged, and a waiver for it")
+    repo.git("checkout", "-q", "main")
+    common = ["merge-gate", "--repo", str(repo.path), "--base", "main", "--head", "self-waiver", "--env", "prod", "-q",
+              "--today", "2026-11-30"]
+    by_head = cdgate(*common)
+    assert by_head.returncode == 0, by_head.stderr  # the head's own gate.yaml waives it
+    by_base = cdgate(*common, "--profile-from", "base")
+    assert by_base.returncode == 1, by_base.stderr  # judged by main's gate.yaml, it blocks
+    assert "1 blocking finding(s)" in by_base.stderr
