@@ -165,6 +165,7 @@ def render_html(verdict: Verdict, today: dt.date | None = None) -> str:
         _blocking(findings, facets, verdict),
         _filters(findings, facets),
         _groups(findings, facets, verdict),
+        _fixed(verdict),
         _waivers(verdict, today),
         _gates(verdict),
         _counts(verdict),
@@ -325,6 +326,25 @@ def _card(finding: Finding, facets: _Facets, verdict: Verdict) -> str:
     return (
         f'<article class="{classes}" {attributes}><header>{"".join(badges)}</header>{title}'
         f'<p class="msg">{escape(finding.message)}</p><dl>{details}</dl></article>'
+    )
+
+
+def _fixed(verdict: Verdict) -> str:
+    """Merge gate: findings at base that the change removes (SARIF `absent`)."""
+    absent: list[Finding] = ordered(list(getattr(verdict, "absent", [])))
+    if not absent:
+        return ""
+    rows = "".join(
+        f'<tr><td><span class="sev {f.severity.value}">{f.severity.value}</span></td><td>{escape(f.rule_id)}</td>'
+        f"<td>{escape(resource_label(f))}</td><td>{escape(f.scope or 'all')}</td><td><code>{escape(where(f))}</code></td>"
+        f'<td class="msg">{escape(f.message)}</td></tr>'
+        for f in absent
+    )
+    return (
+        f'<h2 id="fixed">Fixed by this change ({len(absent)})</h2><div class="table-wrap"><table><tr><th>Severity</th>'
+        "<th>Rule</th><th>Resource</th><th>Environment</th><th>Where (at base)</th><th>Message</th></tr>"
+        + rows
+        + "</table></div>"
     )
 
 

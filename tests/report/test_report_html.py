@@ -99,3 +99,16 @@ def test_summary_shows_verdict_and_waivers_with_days_left():
     assert "expired 28875 day(s) ago" in text
     assert '<tr class="expired">' in source and '<tr class="expiring">' in source
     assert "skipped: no registry configured" in text
+
+
+def test_findings_the_change_fixed_are_listed():
+    from dataclasses import replace
+
+    from scanner.merge.run import MergeVerdict
+
+    base = mixed_verdict()
+    gone = replace(finding("CDG-K8S-070", Severity.CRITICAL, "Secret committed in plain text"), properties={"cdgate/baselineState": "absent"})
+    verdict = MergeVerdict(gates=base.gates, fail_on=base.fail_on, absent=[gone])
+    text = "".join(_parse(render_html(verdict)).text)
+    assert "Fixed by this change (1)" in text and "Secret committed in plain text" in text
+    assert "Fixed by this change" not in render_html(base)
