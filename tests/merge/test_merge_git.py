@@ -52,3 +52,17 @@ def test_a_crafted_tree_entry_is_refused_before_anything_is_written(tmp_path):
         git.export({"../outside.yaml": tree["gate.yaml"]}, ["../outside.yaml"], tmp_path / "out")
     assert not (tmp_path / "outside.yaml").exists()
     assert isinstance(tree["gate.yaml"], TreeEntry)
+
+
+def test_export_refuses_more_than_the_size_bound_before_reading(tmp_path, monkeypatch):
+    import scanner.merge.git as git_module
+
+    repo = GitRepo.from_example(tmp_path / "cd-repo")
+    commit = repo.commit("base")
+    git = Repository(repo.path)
+    tree = git.tree(commit)
+    assert tree["gate.yaml"].size == (repo.path / "gate.yaml").stat().st_size
+    monkeypatch.setattr(git_module, "MAX_EXPORT_BYTES", 1000)
+    with pytest.raises(InputError, match="more than"):
+        git.export(tree, ["services"], tmp_path / "out")
+    assert not (tmp_path / "out" / "services").exists()
