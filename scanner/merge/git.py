@@ -67,14 +67,14 @@ class Repository:
 
     def tree(self, commit: str) -> dict[str, TreeEntry]:
         """Every file of a commit's tree: path -> mode and object id (one `git ls-tree`)."""
-        out = self.git("ls-tree", "-r", "-z", "-l", "--full-tree", commit)
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", commit)
         entries: dict[str, TreeEntry] = {}
         for record in out.split(b"\0"):
             if not record:
                 continue
             meta, _, raw_path = record.partition(b"\t")
-            mode, kind, oid, size = meta.decode().split()
-            entries[raw_path.decode("utf-8", errors="surrogateescape")] = TreeEntry(mode, kind, oid, int(size) if size.isdigit() else 0)
+            mode, kind, oid = meta.decode().split()
+            entries[raw_path.decode("utf-8", errors="surrogateescape")] = TreeEntry(mode, kind, oid)
         return entries
 
     def export(self, tree: dict[str, TreeEntry], paths: Sequence[str], destination: Path) -> int:
@@ -100,14 +100,15 @@ class Repository:
         ]
         if not wanted:
             return 0
-        total = sum(entry.size for _, entry in wanted)
-        if total > MAX_EXPORT_BYTES:  # checked before a byte is read
+        request = b"".join(entry.oid.encode() + b"\n" for _, entry in wanted)
+        sizes = self.git("cat-file", "--batch-check=%(objectsize)", input_bytes=request).split()
+        total = sum(int(size) for size in sizes)
+        if total > MAX_EXPORT_BYTES:  # checked before a byte of content is read
             raise InputError(
                 f"the files to render hold {total // 2**20} MiB, more than {MAX_EXPORT_BYTES // 2**20} MiB",
                 path=str(self.path),
                 hint="keep large files out of the folders a change reaches",
             )
-        request = b"".join(entry.oid.encode() + b"\n" for _, entry in wanted)
         data = self.git("cat-file", "--batch", input_bytes=request)
         offset = 0
         for path, entry in wanted:
@@ -131,7 +132,6 @@ class TreeEntry:
     mode: str  # 100644, 100755, 120000 (symlink), 160000 (submodule)
     kind: str  # blob, tree, commit
     oid: str
-    size: int = 0  # bytes, for blobs
 
 
 def _safe_relative(path: str) -> Path:
