@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 from scanner.merge.run import MergeRequest, run_merge_gate
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "merge_gate" / "run.py"
@@ -19,6 +21,7 @@ def load_benchmark():
     return module
 
 
+@pytest.mark.slow
 def test_generated_repo_changes_one_service_and_warms_the_cache(tmp_path):
     benchmark = load_benchmark()
     benchmark.generate(tmp_path / "repo", 4)
