@@ -147,6 +147,16 @@ def test_check_mode_keeps_paths_with_spaces_whole(tmp_path, shim):
     assert "apps dir/pod one.yaml" in Path(out["sarif"]).read_text()
 
 
+def test_upload_is_skipped_for_dependabot_pull_requests(tmp_path, shim):
+    event = event_file(tmp_path, "a" * 40, "b" * 40, "shop/cd")
+    outputs = tmp_path / "output"
+    outputs.write_text("")
+    env = {"UPLOAD": "auto", "SARIF_WRITTEN": "true", "GITHUB_OUTPUT": str(outputs), "GITHUB_EVENT_PATH": str(event),
+           "GITHUB_REPOSITORY": "shop/cd", "GITHUB_ACTOR": "dependabot[bot]"}
+    result = run_step("Decide the SARIF upload", env, tmp_path, shim)
+    assert outputs_of(outputs)["upload"] == "false" and "read-only token" in result.stdout
+
+
 def test_upload_is_skipped_when_disabled_or_nothing_was_written(tmp_path, shim):
     outputs = tmp_path / "output"
     outputs.write_text("")
