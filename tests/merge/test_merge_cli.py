@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +60,12 @@ def test_fixed_finding_is_absent_and_passes(repo, tmp_path, cdgate):
     results = json.loads((tmp_path / "r.sarif").read_text())["runs"][0]["results"]
     absent = [r for r in results if r.get("baselineState") == "absent"]
     assert [r["ruleId"] for r in absent] == ["CDG-K8S-001"] and absent[0]["level"] == "none"
+    schema_path = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    if schema_path.is_file():  # the log with new, unchanged and absent results is valid SARIF 2.1.0
+        import jsonschema
+
+        log = json.loads((tmp_path / "r.sarif").read_text())
+        jsonschema.Draft4Validator(json.loads(schema_path.read_text())).validate(log)
 
 
 @pytest.mark.parametrize(
