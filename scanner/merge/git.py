@@ -4,7 +4,7 @@ Refs are resolved to commits, changed files come from `git diff` against the
 merge base (what the pull request introduces), and trees are written to a
 temporary directory from the objects themselves (`git cat-file --batch`, only
 the files asked for; a path that could leave the directory is refused). Every
-git call has a deadline; archives have a size bound.
+git call has a deadline; an export has a size bound, checked before content is read.
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ is mapped to *units*, each rendered and evaluated on its own:
   that environment; another file there -> the environment's own manifests;
 - gate.yaml or any policy, data or values file the profile names -> everything;
 - documentation (`*.md`, `docs/`, `.github/`, licences) -> nothing;
-- YAML or JSON elsewhere -> its top-level folder (or the file) in every
-  environment, unless that folder holds a chart or Kustomize app another unit
-  may reach: then everything.
+- any file in a top-level folder (outside `services/`) that holds a chart or
+  Kustomize app another unit may use (a library chart, a shared base) ->
+  everything;
+- other YAML or JSON -> its top-level folder (or the file) in every
+  environment; other files -> nothing (nothing renders them).
 
 When in doubt the scope grows: rendering too much costs time, too little
 would let a change through unchecked.
