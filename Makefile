@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests use for real: an OCI registry, skopeo, and Node.js
-# for the independent cosign-format implementation in tests/supplychain/interop.
-SYSTEM_TOOLS := docker-registry skopeo node npm
+# Debian packages the tests use for real: an OCI registry, skopeo, Node.js
+# for the independent cosign-format implementation in tests/supplychain/interop,
+# headless Chromium (the HTML report test) and git (the merge gate).
+SYSTEM_TOOLS := docker-registry skopeo node npm chromium git
 system-packages:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -z "$$missing" ]; then \
@@ -59,6 +60,7 @@ bench: venv
 	$(BIN)/python benchmarks/kyverno/run.py
 	$(BIN)/python benchmarks/gatekeeper/run.py
 	$(BIN)/python benchmarks/cel/run.py
+	$(BIN)/python benchmarks/merge_gate/run.py
 
 clean:
 	rm -rf $(VENV) reports/*.sarif reports/*.json reports/*.xml reports/*.md reports/*.html

@@ -99,7 +99,7 @@ def load_catalog(directory: Path | str = BUNDLED_RULES_DIR) -> Catalog:
     rules: dict[str, Rule] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             problem, line, column = yaml_error_details(exc)
             raise ConfigError(

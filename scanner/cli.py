@@ -16,6 +16,7 @@ from scanner import __version__
 # command name -> "module:attribute" under scanner.commands
 COMMANDS: dict[str, str] = {
     "check": "check:check",
+    "merge-gate": "merge:merge_gate",
     "policy": "policy:policy",
     "rules": "rules:rules",
     "kyverno": "kyverno:kyverno",
@@ -34,6 +35,7 @@ COMMANDS: dict[str, str] = {
 
 SHORT_HELP: dict[str, str] = {
     "check": "Run the gate on CD repo paths and print the verdict.",
+    "merge-gate": "Judge a CD-repo pull request by the findings it introduces.",
     "policy": "Work with Rego policies (policy test).",
     "rules": "List and show the rule catalogue.",
     "kyverno": "Run Kyverno policies and Kyverno CLI test suites.",

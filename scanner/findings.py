@@ -209,9 +209,13 @@ class Verdict:
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.outcome is Outcome.ERROR]
 
+    def fails(self, finding: Finding) -> bool:
+        """Whether this finding fails the gate (the merge gate narrows it to new findings)."""
+        return fails_gate(finding, self.fail_on)
+
     def failing(self) -> list[Finding]:
         """Findings that fail the gate: unwaived violations at or above fail_on."""
-        return [f for f in self.findings if fails_gate(f, self.fail_on)]
+        return [f for f in self.findings if self.fails(f)]
 
     @property
     def exit_code(self) -> int:
@@ -233,4 +237,4 @@ class Verdict:
         return counts
 
     def gate_passed(self, gate: GateResult) -> bool:
-        return not any(f.outcome is Outcome.ERROR or fails_gate(f, self.fail_on) for f in gate.findings)
+        return not any(f.outcome is Outcome.ERROR or self.fails(f) for f in gate.findings)

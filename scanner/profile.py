@@ -149,6 +149,7 @@ class Profile:
     waivers: tuple[Waiver, ...] = ()
     waiver_max_days: int = DEFAULT_WAIVER_MAX_DAYS
     environments: dict[str, EnvironmentOverride] = field(default_factory=dict)
+    promotion: tuple[str, ...] = ()  # environments in promotion order (dev, staging, prod)
     environment: str | None = None  # set by for_environment
     # line in gate.yaml of every rule key: "rules.<id>", "environments.<env>.rules.<id>"
     rule_lines: dict[str, int] = field(default_factory=dict)
@@ -174,6 +175,22 @@ class Profile:
             fail_on=override.fail_on or self.fail_on,
             rules={**self.rules, **override.rules},
             rego=replace(self.rego, params=deep_merge(self.rego.params, override.rego_params)),
+        )
+
+    def policy_paths(self) -> tuple[Path, ...]:
+        """Every team policy, data and params path the profile names, for every engine.
+
+        The policy bundle digest and the merge gate's export of a ref read this
+        one list, so a new engine's files count in both once they are added here.
+        """
+        return (
+            *self.rego.policies,
+            *self.rego.data,
+            *self.kyverno.policies,
+            *self.gatekeeper.policies,
+            *self.cel.policies,
+            *self.cel.params,
+            *self.cel.data,
         )
 
     def rule_override(self, rule_id: str) -> RuleOverride:
@@ -397,4 +414,5 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             )
             for name, e in data.get("environments", {}).items()
         },
+        promotion=tuple(data.get("promotion", ())),
     )

@@ -235,6 +235,12 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {"max_days": _MAX_DAYS},
         },
+        "promotion": {  # merge gate: an image enters an environment only from the one before it
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 2,
+            "uniqueItems": True,
+        },
         "environments": {
             "type": "object",
             "additionalProperties": {

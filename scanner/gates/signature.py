@@ -71,8 +71,10 @@ class SignatureSettings:
     docker_config: Path | None = None
 
 
-def load_settings(config: dict[str, Any] | None, profile_dir: Path) -> SignatureSettings:
-    """Validate `config` against SIGNATURE_GATE_SCHEMA and load keys, root and conditions."""
+def load_settings(
+    config: dict[str, Any] | None, profile_dir: Path, condition_data: dict[str, Any] | None = None
+) -> SignatureSettings:
+    """Validate `config` against SIGNATURE_GATE_SCHEMA and load keys, root and conditions (given `condition_data`)."""
     import jsonschema
 
     from scanner.supplychain.conditions import Condition
@@ -112,7 +114,7 @@ def load_settings(config: dict[str, Any] | None, profile_dir: Path) -> Signature
     for index, item in enumerate(config.get("attestations") or []):
         origin = f"gates.signature.attestations[{index}]"
         predicate_type = resolve_predicate_type(item["type"])
-        condition = Condition(item["condition"], origin) if item.get("condition") else None
+        condition = Condition(item["condition"], origin, condition_data) if item.get("condition") else None
         settings.attestations.append(AttestationRequirement(item.get("name") or item["type"], predicate_type, condition))
     root = load_trusted_root(profile_dir / config["trusted_root"]) if config.get("trusted_root") else None
     settings.tlog = TlogPolicy(trusted_root=root, require=config.get("require_tlog", False))
@@ -275,7 +277,17 @@ class SignatureGate:
 
 def create(profile: Profile, root: Path) -> SignatureGate:
     """The gate factory. Raises ConfigError/PolicyError for a broken `gates.signature` section (exit 2)."""
-    return SignatureGate(load_settings(profile.gates.get(GATE), profile.base_dir))
+    config = profile.gates.get(GATE)
+    return SignatureGate(load_settings(config, profile.base_dir, _condition_data(profile, config)))
+
+
+def _condition_data(profile: Profile, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What attestation conditions may read: the policy bundle and profile digests in force."""
+    if not any(item.get("condition") for item in (config or {}).get("attestations") or []):
+        return None
+    from scanner.policy_bundle import policy_bundle_digest
+
+    return {"cdgate": {"policy_bundle_digest": policy_bundle_digest(profile), "profile_digest": f"sha256:{profile.digest}"}}
 
 
 def _check_documents(documents: Sequence[Document], settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker, result: GateRun) -> None:

@@ -7,7 +7,7 @@ same order, run after run.
 
 from __future__ import annotations
 
-from scanner.findings import Finding, GateResult, Outcome, Severity, Verdict, fails_gate, finding_sort_key
+from scanner.findings import Finding, GateResult, Outcome, Severity, Verdict, finding_sort_key
 
 # Most severe first; reports list findings in this order.
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
@@ -25,7 +25,7 @@ def ordered(findings: list[Finding]) -> list[Finding]:
 
 def is_failing(finding: Finding, verdict: Verdict) -> bool:
     """True when this finding is one of the reasons the verdict failed."""
-    return fails_gate(finding, verdict.fail_on)
+    return verdict.fails(finding)
 
 
 # The one vocabulary for a finding's outcome, shared by the table, JSON, SARIF,
@@ -36,6 +36,7 @@ STATE_MEANINGS: dict[str, str] = {
     "expired-waiver": "fails the gate: a waiver matched it but has expired",
     "waived": "accepted by an active waiver; does not fail the gate",
     "warn": "reported only: an advisory rule, or a severity below fail_on",
+    "unchanged": "merge gate: a violation already there at the base ref; blocks only with --all",
 }
 STATES: tuple[str, ...] = tuple(STATE_MEANINGS)
 
@@ -44,7 +45,8 @@ def state_of(finding: Finding, verdict: Verdict) -> str:
     """One word of `STATES` a person reads next to the finding.
 
     Advisory findings and violations under `fail_on` are one state, `warn`:
-    for the reader both mean "reported, does not fail the gate".
+    for the reader both mean "reported, does not fail the gate". A merge-gate
+    violation already present at the base ref is `unchanged`.
     """
     if finding.outcome is Outcome.ERROR:
         return "error"
@@ -54,6 +56,8 @@ def state_of(finding: Finding, verdict: Verdict) -> str:
         return "expired-waiver"
     if is_failing(finding, verdict):
         return "fail"
+    if finding.properties.get("cdgate/baselineState") == "unchanged" and finding.outcome is Outcome.FAIL:
+        return "unchanged"  # merge gate: already there at base, so it does not block this change
     return "warn"
 
 

@@ -237,7 +237,8 @@ def _summary_panel(verdict: Verdict) -> RenderableType:
             text.append(" · ")
         text.append(f"{counts[s.value]} {s.value}", style=SEVERITY_STYLE[s] if counts[s.value] else "dim")
     states = state_counts(verdict)
-    text.append("\n" + " · ".join(f"{states[state]} {state}" for state in STATES))
+    shown = [state for state in STATES if state != "unchanged" or states[state]]  # unchanged: merge gate only
+    text.append("\n" + " · ".join(f"{states[state]} {state}" for state in shown))
     for g in verdict.gates:
         line = gate_state(g, verdict)
         style = {"skipped": "dim", "passed": "green", "failed": "red", "error": "magenta"}[line]

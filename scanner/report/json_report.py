@@ -183,6 +183,19 @@ REPORT_SCHEMA: dict[str, Any] = {
             },
         },
         "notices": {"type": "array", "items": {"type": "string"}},
+        "merge": {  # merge gate runs only
+            "type": "object",
+            "required": ["base", "head", "changed_files", "units", "block_unchanged", "cache", "absent"],
+            "properties": {
+                "base": {"type": "string"},
+                "head": {"type": "string"},
+                "changed_files": {"type": "array", "items": {"type": "string"}},
+                "units": {"type": "array", "items": {"type": "string"}},
+                "block_unchanged": {"type": "boolean"},
+                "cache": {"type": "object"},
+                "absent": {"type": "array"},
+            },
+        },
     },
 }
 
@@ -226,6 +239,24 @@ def build_json_report(verdict: Verdict) -> dict[str, Any]:
         ],
         "findings": [_finding(f, verdict) for f in findings],
         "notices": list(verdict.notices),
+        **_merge_section(verdict),
+    }
+
+
+def _merge_section(verdict: Verdict) -> dict[str, Any]:
+    """What the merge gate adds (duck-typed on its `MergeVerdict`): refs, scope, cache, fixed findings."""
+    if not hasattr(verdict, "absent"):
+        return {}
+    return {
+        "merge": {
+            "base": getattr(verdict, "base_commit", ""),
+            "head": getattr(verdict, "head_commit", ""),
+            "changed_files": list(getattr(verdict, "changed_files", [])),
+            "units": list(getattr(verdict, "units", [])),
+            "block_unchanged": bool(getattr(verdict, "block_unchanged", False)),
+            "cache": {"hits": getattr(verdict, "cache_hits", 0), "misses": getattr(verdict, "cache_misses", 0)},
+            "absent": [_finding(f, verdict) for f in getattr(verdict, "absent", [])],
+        }
     }
 
 

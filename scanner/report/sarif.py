@@ -217,7 +217,8 @@ def _log(
     verdict: Verdict, kept: list[Finding], category: str | None, truncation: Truncation | None
 ) -> dict[str, Any]:
     findings = ordered(kept)
-    rules, rule_index = _rules(findings)
+    absent = list(getattr(verdict, "absent", ()))  # merge gate: base findings the change fixed
+    rules, rule_index = _rules(findings + absent)
     results: list[dict[str, Any]] = []
     unlocated = 0
     for finding in findings:
@@ -226,6 +227,7 @@ def _log(
             unlocated += 1
             continue
         results.append(result)
+    results.extend(r for r in (_result(f, verdict, rule_index[f.rule_id]) for f in absent) if r is not None)
 
     notifications = _notifications(verdict, findings, rule_index, truncation, unlocated)
     run_properties: dict[str, Any] = {
@@ -365,6 +367,11 @@ def _result(finding: Finding, verdict: Verdict, rule_index: int) -> dict[str, An
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": properties,
     }
+    baseline = finding.properties.get("cdgate/baselineState")  # set by the merge gate
+    if baseline in ("new", "unchanged", "updated", "absent"):
+        result["baselineState"] = baseline
+        if baseline == "absent":
+            result["level"] = "none"  # fixed by the change: reported, never failing
     waiver = finding.waiver
     if waiver is not None and finding.waived:
         result["suppressions"] = [

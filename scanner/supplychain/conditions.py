@@ -2,7 +2,10 @@
 
 A condition is Rego text in package `cdgate.attestation` with a `deny` rule
 (a partial set of messages) evaluated with `input` = the predicate. A
-non-empty `deny` means the attestation does not satisfy the profile. A
+non-empty `deny` means the attestation does not satisfy the profile. The
+signature gate gives it `data.cdgate.policy_bundle_digest` and
+`data.cdgate.profile_digest` (`sha256:<hex>`), the ones in force, so a
+gate-verdict condition can require the bundle the build gate ran. A
 condition that does not compile or evaluate fails closed (PolicyError /
 EngineError, exit 2), never a pass.
 """
@@ -31,6 +34,7 @@ class Condition:
 
     text: str
     origin: str  # where it came from, for messages ("gate.yaml attestations[0]")
+    data: dict[str, Any] | None = None  # `data` the condition may read (the policy bundle digest in force)
 
     def __post_init__(self) -> None:
         if f"package {CONDITION_PACKAGE}" not in self.text:
@@ -50,6 +54,8 @@ class Condition:
 
         engine = regorus.Engine()
         engine.add_policy(f"{self.origin}.rego", self.text)
+        if self.data:
+            engine.add_data(self.data)
         return engine
 
     def deny(self, predicate: Any) -> list[str]:

@@ -31,7 +31,7 @@ def test_verdict_status_exit_code_and_counts():
     assert counts["failing"] == 3  # critical, host network, expired waiver
     assert counts["waived"] == 1 and counts["expired_waivers"] == 1
     assert counts["warnings"] == 4 and counts["errors"] == 0  # the `warn` state: one advisory, three below fail_on
-    assert counts["by_state"] == {"error": 0, "fail": 2, "expired-waiver": 1, "waived": 1, "warn": 4}
+    assert counts["by_state"] == {"error": 0, "fail": 2, "expired-waiver": 1, "waived": 1, "warn": 4, "unchanged": 0}
     assert counts["total"] == len(mixed_findings())
 
 
