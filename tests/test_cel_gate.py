@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def test_waiver_suppresses_a_vap_finding(tmp_path: Path) -> None:
         "    resource: {kind: Deployment, namespace: shop, name: web}\n"
         "    reason: Load test until the autoscaler lands.\n"
         "    owner: shop-team@example.com\n"
-        "    expires: '2099-01-01'\n"))
+        f"    expires: '{dt.date.today() + dt.timedelta(days=30)}'\n"))
     code, findings, stderr = _check(root)
     cel = [f for f in findings if f["engine"] == "cel"]
     assert code == 0, stderr

@@ -15,6 +15,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -141,7 +142,10 @@ class RegoPolicySet:
         self.repo_packages = repo_packages
         self.base_data = base_data
         self.environment = environment
-        self._engines: PerThread[str | None, Any] = PerThread(self._build_engine)
+        # The builder holds the sources, not `self`: no reference cycle, so the set
+        # (and this thread's engines) is freed when its last user drops it, never
+        # later by the cycle collector on some other thread.
+        self._engines: PerThread[str | None, Any] = PerThread(partial(_build_engine, sources, base_data))
 
     @classmethod
     def compile(
@@ -182,9 +186,6 @@ class RegoPolicySet:
         """This thread's engine for `environment`, built on first use."""
         return self._engines.get(environment)
 
-    def _build_engine(self, environment: str | None) -> Any:
-        data = deep_merge(self.base_data, {"cdgate_context": {"environment": environment}})
-        return new_engine(self.sources, data)
 
     # -- evaluation -------------------------------------------------------
 
@@ -327,6 +328,12 @@ def result_from_item(pkg: RegoPackage, rule: str, item: Any, doc: Document | Non
 
 
 PROGRESS_CHUNK = 50  # documents per progress step
+
+
+def _build_engine(sources: dict[str, str], base_data: dict[str, Any], environment: str | None) -> Any:
+    """A regorus engine with the checked sources and this environment's data fixed at build time."""
+    data = deep_merge(base_data, {"cdgate_context": {"environment": environment}})
+    return new_engine(sources, data)
 
 
 def compile_for_profile(profile: Profile, root: Path) -> RegoPolicySet | None:

@@ -291,6 +291,8 @@ def _card(finding: Finding, facets: _Facets, verdict: Verdict) -> str:
     badges = [f'<span class="sev {facets.severity}">{facets.severity}</span>', f'<span class="rule">{rule}</span>']
     if facets.blocking:
         badges.append('<span class="tag blocking">blocking</span>')
+    else:  # the outcome word every report uses (README "Outcomes")
+        badges.append(f'<span class="tag state">{escape(state_of(finding, verdict))}</span>')
     if facets.baseline:
         badges.append(f'<span class="tag {escape(facets.baseline, quote=True)}">{escape(facets.baseline)}</span>')
     title = f'<div class="title">{escape(finding.title)}</div>' if finding.title else ""

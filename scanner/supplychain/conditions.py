@@ -13,6 +13,7 @@ EngineError, exit 2), never a pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from scanner.engines.per_thread import PerThread, reraise_interrupts
@@ -43,20 +44,13 @@ class Condition:
                 path=self.origin,
                 hint="start it with `package cdgate.attestation` and define `deny contains msg if {...}`",
             )
-        self._engines: PerThread[None, Any] = PerThread(self._build_engine)
+        self._engines: PerThread[None, Any] = PerThread(
+            partial(_build_engine, self.origin, self.text, self.data)  # holds no `self`: no reference cycle
+        )
         try:
             self._engines.get(None)  # parse now: a broken condition is a profile error
         except Exception as exc:  # regorus raises RuntimeError subclasses with the parse error
             raise PolicyError(f"attestation condition does not compile: {_short(exc)}", path=self.origin) from None
-
-    def _build_engine(self, _key: None) -> Any:
-        import regorus
-
-        engine = regorus.Engine()
-        engine.add_policy(f"{self.origin}.rego", self.text)
-        if self.data:
-            engine.add_data(self.data)
-        return engine
 
     def deny(self, predicate: Any) -> list[str]:
         """Messages of `deny` for this predicate (empty: the condition holds)."""
@@ -72,3 +66,13 @@ class Condition:
         if isinstance(result, (set, list, tuple, frozenset)):
             return sorted(str(m if not isinstance(m, dict) else m.get("msg", m)) for m in result)
         raise EngineError(f"attestation condition's deny is {type(result).__name__}, not a set of messages", path=self.origin)
+
+
+def _build_engine(origin: str, text: str, data: dict[str, Any] | None, _key: None) -> Any:
+    import regorus
+
+    engine = regorus.Engine()
+    engine.add_policy(f"{origin}.rego", text)
+    if data:
+        engine.add_data(data)
+    return engine
