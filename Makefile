@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[scanners,opa,test]'
+	$(BIN)/python -m pip install --quiet --ignore-requires-python opa-golib-python-bindings==0.4.4  # real OPA, test-only
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -94,6 +94,9 @@ class InputSettings:
     max_file_bytes: int = 5 * 1024 * 1024
     values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
+    allow_empty: bool = False  # a target yielding no resource is a notice instead of exit 2
+    include_test_hooks: bool = False  # evaluate Helm `helm.sh/hook: test` resources (Argo CD skips them)
+    default_namespace: str | None = None  # for documents with no namespace and no Argo CD destination
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,9 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),
             values=_paths(inputs.get("values", []), base),
             set_values=tuple(inputs.get("set", [])),
+            allow_empty=inputs.get("allow_empty", False),
+            include_test_hooks=inputs.get("include_test_hooks", False),
+            default_namespace=inputs.get("default_namespace"),
         ),
         rules=_overrides(data.get("rules", {})),
         waivers=tuple(waivers),

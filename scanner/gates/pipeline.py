@@ -67,6 +67,7 @@ def run_check(request: CheckRequest) -> Verdict:
             values_files=tuple(profile.inputs.values) + tuple(request.values_files),
             mode=request.mode,
             max_file_bytes=profile.inputs.max_file_bytes,
+            allow_empty=profile.inputs.allow_empty,
         ),
     )
     input_gate = GateResult(

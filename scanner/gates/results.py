@@ -23,6 +23,8 @@ ERROR_SEVERITY = Severity.CRITICAL
 ENGINE_ERROR_RULE = "CDG-ERR-003"
 PARSE_ERROR_RULE = "CDG-ERR-001"
 RENDER_ERROR_RULE = "CDG-ERR-002"
+NOTHING_CHECKED_RULE = "CDG-ERR-004"
+_PROBLEM_RULES = {"render": RENDER_ERROR_RULE, "nothing": NOTHING_CHECKED_RULE}
 INPUT_ENGINE = "cdgate"
 
 _OUTCOMES = {Level.DENY: Outcome.FAIL, Level.WARN: Outcome.WARN, Level.ERROR: Outcome.ERROR}
@@ -113,7 +115,7 @@ def raw_from_problem(problem: InputProblem) -> RawResult:
         policy=problem.kind,
         message=message,
         level=Level.ERROR if problem.blocking else Level.WARN,
-        rule_id=RENDER_ERROR_RULE if problem.kind == "render" else PARSE_ERROR_RULE,
+        rule_id=_PROBLEM_RULES.get(problem.kind, PARSE_ERROR_RULE),
         location=SourceLocation(path=problem.path, start_line=problem.line, end_line=problem.line, column=problem.column),
         severity=None if problem.blocking else Severity.INFO.value,
         properties={"problem": problem.kind, "column": problem.column},

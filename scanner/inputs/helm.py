@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from scanner.inputs.chart_deps import StagedChart
 from scanner.inputs.document import Document
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.lists import expand_lists
@@ -37,6 +38,7 @@ class HelmRender:
     release_name: str
     namespace: str
     values: dict[str, Any]
+    root: Path | None = None  # real scanned root: `file://` dependencies must stay inside it
 
 
 def chart_values(
@@ -58,12 +60,27 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
 
     `show` turns an absolute path into the path findings print (repo-relative).
     """
+    from scanner.inputs.chart_deps import stage_chart
+
+    result = LoadResult()
+    try:
+        staged = stage_chart(request.chart_dir, request.root or request.chart_dir, show)
+    except InputProblemError as exc:
+        result.problems.append(exc.to_problem())
+        return result
+    try:
+        return _render_staged(request, staged, show, max_bytes)
+    finally:
+        staged.cleanup()
+
+
+def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Path], str], max_bytes: int) -> LoadResult:
     import helm_python
 
     chart_shown = show(request.chart_dir)
     result = LoadResult()
     try:
-        chart = helm_python.Chart.load(str(request.chart_dir))
+        chart = helm_python.Chart.load(str(staged.render_dir))
         rendered: dict[str, str] = chart.render(
             request.values,
             name=request.release_name,
@@ -71,14 +88,16 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
             is_install=True,
         )
     except helm_python.HelmError as exc:
-        result.problems.append(_render_problem(request.chart_dir, chart_shown, str(exc), show).to_problem())
+        result.problems.append(_render_problem(staged, chart_shown, str(exc), show).to_problem())
         return result
 
-    resolver = _TemplateFiles(request.chart_dir)
+    resolver = _TemplateFiles(staged.render_dir)
     for template_name, text in sorted(rendered.items()):
         if template_name.endswith(_NOT_MANIFESTS) or not text.strip():
             continue
         template_file = resolver.file_for(template_name)
+        if template_file is not None:
+            template_file = staged.original(template_file)
         if template_file is None or not template_file.is_file():
             # a packaged (.tgz) subchart: point at the Chart.yaml that pulls it in
             template_file = request.chart_dir / "Chart.yaml"
@@ -166,14 +185,14 @@ def _chart_name(chart_yaml: Path) -> str | None:
     return None
 
 
-def _render_problem(chart_dir: Path, chart_shown: str, message: str, show: Callable[[Path], str]) -> InputProblemError:
+def _render_problem(staged: StagedChart, chart_shown: str, message: str, show: Callable[[Path], str]) -> InputProblemError:
     """A render/load error as a problem at the template and line Helm names."""
     path, line, column = f"{chart_shown}/Chart.yaml", None, None
     match = _HELM_POSITION.search(message)
     if match:
-        template_file = _TemplateFiles(chart_dir).file_for(match.group("file"))
+        template_file = _TemplateFiles(staged.render_dir).file_for(match.group("file"))
         if template_file is not None:
-            path = show(template_file)
+            path = show(staged.original(template_file))
         line = int(match.group("line"))
         column = int(match.group("column")) if match.group("column") else None
     return InputProblemError(

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scanner.inputs.document import Document
-from scanner.inputs.layout import ChartDir, KustomizeDir, LayoutWalker, ManifestFile
+from scanner.inputs.emptiness import nothing_checked
+from scanner.inputs.layout import ChartDir, JsonnetFile, KustomizeDir, LayoutWalker, ManifestFile, PlanItem
 from scanner.inputs.limits import DEFAULT_MAX_FILE_BYTES, read_text_capped
 from scanner.inputs.problems import InputProblem, InputProblemError, LoadResult
 
@@ -36,6 +37,7 @@ class LoadOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     helm_release_name: str | None = None  # default: chart directory name
     helm_namespace: str | None = None  # default: "default", as Helm's
+    allow_empty: bool = False  # a target that yields no resource is a notice, not an error (exit 2)
 
 
 class PathDisplay:
@@ -71,42 +73,80 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     show = PathDisplay(options.root)
     set_values = parse_set_values(list(options.set_values))  # ConfigError on bad syntax
     walker = LayoutWalker(show.root, options.environment, options.mode, show)
+    spans: dict[Path, tuple[int, int, list[InputProblem]]] = {}  # target -> its plan items, walk problems
     for target in targets:
+        first_item, first_problem = len(walker.plan.items), len(walker.plan.problems)
         try:
             walker.add_target(Path(target))
         except (OSError, RuntimeError) as exc:  # a race or a loop the walker did not foresee
             walker.plan.problems.append(
                 InputProblem(show(Path(target)), None, None, f"cannot scan: {exc}", "check the path and its symlinks", "io")
             )
+        spans[Path(target)] = (first_item, len(walker.plan.items), walker.plan.problems[first_problem:])
     plan = walker.plan
 
     result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
-    for item in plan.items:
-        try:
-            if isinstance(item, ManifestFile):
-                _load_manifest(item, options, show, result)
-            elif isinstance(item, ChartDir):
-                result.extend(_render_chart(item, options, set_values, show))
-            elif isinstance(item, KustomizeDir):
-                from scanner.inputs.kustomize import KustomizeRender, render_kustomization
-
-                request = KustomizeRender(item.render_dir, item.environment)
-                result.extend(render_kustomization(request, show, options.max_file_bytes))
-        except InputProblemError as exc:
-            result.problems.append(exc.to_problem())
-        except Exception as exc:  # noqa: BLE001 - fail closed, never a traceback
-            where = item.path if not isinstance(item, KustomizeDir) else item.render_dir
-            result.problems.append(
-                InputProblem(
-                    path=show(where),
-                    line=None,
-                    column=None,
-                    message=f"could not load: {type(exc).__name__}: {exc}",
-                    hint="this is a bug in cdgate; please report it with the file",
-                    kind="io",
-                )
-            )
+    for target, (first, last, walk_problems) in spans.items():
+        target_resources, target_blocked, target_told = 0, bool(walk_problems), False
+        for item in plan.items[first:last]:
+            loaded = _load_item(item, options, set_values, show)
+            resources = sum(1 for d in loaded.documents if d.is_resource)
+            blocked = bool(loaded.blocking_problems)
+            if not resources and not blocked and not isinstance(item, ManifestFile):
+                what, where = _app_of(item)
+                loaded.problems.append(nothing_checked(where, show(where), what, options.allow_empty))
+                target_told = True
+            target_resources += resources
+            target_blocked = target_blocked or blocked
+            result.extend(loaded)
+        if not target_resources and not target_blocked and not target_told:
+            result.problems.append(nothing_checked(target, show(target), "target", options.allow_empty))
     return result
+
+
+def _load_item(item: PlanItem, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> LoadResult:
+    """One plan item's documents and problems; never raises."""
+    result = LoadResult()
+    try:
+        if isinstance(item, ManifestFile):
+            _load_manifest(item, options, show, result)
+        elif isinstance(item, JsonnetFile):
+            from scanner.inputs.jsonnet import JsonnetRender, render_jsonnet
+
+            result.extend(render_jsonnet(JsonnetRender(item.path, show.root_real, item.scope), show, options.max_file_bytes))
+        elif isinstance(item, ChartDir):
+            result.extend(_render_chart(item, options, set_values, show))
+        elif isinstance(item, KustomizeDir):
+            from scanner.inputs.kustomize import KustomizeRender, render_kustomization
+
+            request = KustomizeRender(item.render_dir, item.environment)
+            result.extend(render_kustomization(request, show, options.max_file_bytes))
+    except InputProblemError as exc:
+        result.problems.append(exc.to_problem())
+    except Exception as exc:  # noqa: BLE001 - fail closed, never a traceback
+        where = item.path if not isinstance(item, KustomizeDir) else item.render_dir
+        result.problems.append(
+            InputProblem(
+                path=show(where),
+                line=None,
+                column=None,
+                message=f"could not load: {type(exc).__name__}: {exc}",
+                hint="this is a bug in cdgate; please report it with the file",
+                kind="io",
+            )
+        )
+    return result
+
+
+def _app_of(item: PlanItem) -> tuple[str, Path]:
+    """What kind of rendered app an item is, and its path (for the nothing-to-check message)."""
+    if isinstance(item, ChartDir):
+        return "chart", item.path
+    if isinstance(item, KustomizeDir):
+        return "kustomize", item.render_dir
+    if isinstance(item, JsonnetFile):
+        return "jsonnet", item.path
+    return "target", item.path
 
 
 def load_file(path: Path, shown: str, *, scope: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Document]:
@@ -153,5 +193,6 @@ def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, An
         release_name=options.helm_release_name or chart_dir.resolve().name,
         namespace=options.helm_namespace or "default",
         values=values,
+        root=show.root_real,
     )
     return render_chart(request, show, options.max_file_bytes)
