@@ -80,6 +80,7 @@ class RegoSettings:
     data: tuple[Path, ...] = ()
     namespaces: tuple[str, ...] = ("main", "cdgate")
     params: dict[str, Any] = field(default_factory=dict)
+    combine: bool = False  # conftest --combine: team packages see every document at once
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             data=_paths(rego.get("data", []), base),
             namespaces=tuple(rego.get("namespaces", ("main", "cdgate"))),
             params=rego.get("params", {}),
+            combine=rego.get("combine", False),
         ),
         kyverno=KyvernoSettings(
             bundled=kyverno.get("bundled", False),

@@ -138,6 +138,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                 "data": _ENGINE_PATHS,
                 "namespaces": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "params": {"type": "object"},
+                "combine": {"type": "boolean"},
             },
         },
         "kyverno": {
