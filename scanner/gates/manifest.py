@@ -15,6 +15,7 @@ from typing import Sequence
 from scanner.engines.base import EvaluationRequest, PolicyEngine, RawResult
 from scanner.engines.registry import compile_engines
 from scanner.gates.base import GateContext, GateRun, resource_documents
+from scanner.gates.generated_secrets import reclassify_generated_secrets
 from scanner.profile import Profile
 
 GATE = "manifest"
@@ -42,7 +43,7 @@ class ManifestGate:
         else:
             with context.progress(len(resources) * len(self.engines), "Evaluating policies") as advance:
                 raw = self.evaluate(EvaluationRequest(resources, context.environment, context.admission, advance))
-        return GateRun(raw=raw, checked=len(resources))
+        return GateRun(raw=reclassify_generated_secrets(raw), checked=len(resources))
 
 
 def create(profile: Profile, root: Path) -> ManifestGate:

@@ -71,6 +71,8 @@ class Document:
     origin: str = "manifest"  # manifest | helm | kustomize | json
     rendered_from: str | None = None
     scope: str | None = None
+    # Secret value paths (`("data", key)`) a render generated, found nowhere in the repository
+    generated_values: frozenset[JsonPath] = frozenset()
 
     @property
     def kind(self) -> str | None:

@@ -20,6 +20,7 @@ from scanner.inputs.document import Document
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
+from scanner.inputs.secret_provenance import chart_text, mark_generated_secret_values
 from scanner.inputs.template_lines import TemplateLines
 from scanner.inputs.values import environment_values_files, layered_values
 from scanner.inputs.yamlpos import load_yaml_documents
@@ -118,7 +119,19 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
             continue
         _point_at_template(documents, template_file, max_bytes)
         result.documents.extend(expand_lists(documents))
+    if any(d.kind == "Secret" for d in result.documents):
+        corpus = chart_text(staged.render_dir, _leaf_strings(request.values))
+        mark_generated_secret_values(result.documents, corpus)
     return result
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    """Every string in the user values (what `--set` and values files put into the render)."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaf_strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def _point_at_template(documents: list[Document], template_file: Path, max_bytes: int) -> None:
