@@ -61,3 +61,18 @@ def test_repo_mode_is_read_from_the_parsed_assignment():
     text = 'package cdgate.x\nimport rego.v1\ninput_mode := "repo"\ndeny contains 1 if false\n'
     [package] = collect_rules({"x.rego": text})
     assert package.repo_mode
+
+
+def test_a_team_policy_that_opa_decides_differently_gets_a_note_at_its_line(tmp_path: Path):
+    (tmp_path / "probes.rego").write_text(
+        "package main\nimport rego.v1\n\ndeny contains msg if {\n    some c in input.spec.containers\n"
+        "    not is_object(c[\"livenessProbe\"])\n    msg := \"no probe\"\n}\n",
+        encoding="utf-8",
+    )
+    policy_set = RegoPolicySet.compile([tmp_path], namespaces=("main",), root=tmp_path)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}]}}
+    results = policy_set.evaluate(EvaluationRequest([Document(pod, "pod.yaml")], None))
+    [note] = [r for r in results if r.rule_id == "CDG-REGO-001"]
+    assert note.location is not None and (note.location.path, note.location.start_line) == ("probes.rego", 6)
+    assert note.level.value == "warn" and "real OPA" in note.message
+    assert [r.message for r in results if r.rule_id is None] == ["no probe"]

@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from scanner.engines.base import EvaluationRequest, Level, RawResult
+from scanner.engines.base import EvaluationRequest, Level, RawResult, SourceLocation
 from scanner.errors import PolicyError
 from scanner.engines.per_thread import PerThread, reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
+from scanner.engines.rego_portability import RULE_ID as PORTABILITY_RULE
+from scanner.engines.rego_portability import PortabilityNote, portability_notes
 from scanner.engines.rego_rules import EXCEPTION_RULE, PackageRules, collect_rules, exception_name, is_warning
 from scanner.engines.rego_sources import add_policy, discover, load_data_files, read_policy
 from scanner.inputs.document import Document
@@ -149,6 +151,7 @@ class RegoPolicySet:
         self.repo_packages = repo_packages
         self.base_data = base_data
         self.environment = environment
+        self.portability: list[PortabilityNote] = []  # team policy lines OPA would decide differently
         self._engines: PerThread[str | None, Any] = PerThread(self._build_engine)
 
     @classmethod
@@ -177,6 +180,9 @@ class RegoPolicySet:
         policies["<cdgate collector: documents>"] = _collector_source(doc_pkgs)
         policies["<cdgate collector: repo>"] = _collector_source(repo_pkgs, f"{COLLECTOR_PACKAGE}_repo")
         policy_set = cls(policies, doc_pkgs, repo_pkgs, data, environment)
+        team = [p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR]
+        for shown, text in load_sources(team, (), root)[0].items() if team else ():
+            policy_set.portability.extend(portability_notes(shown, text))
         policy_set.engine_for(environment)  # parse now, on this thread: errors surface at compile time
         return policy_set
 
@@ -220,6 +226,8 @@ class RegoPolicySet:
                 request.advance(len(docs))
             if self.repo_packages:
                 results.extend(self._evaluate_repo(engine, docs))
+        if resources:
+            results.extend(_portability_result(note) for note in self.portability)
         return results
 
     def _evaluate_document(self, engine: Any, doc: Document) -> list[RawResult]:
@@ -339,6 +347,19 @@ class RegoPolicySet:
 
 
 PROGRESS_CHUNK = 50  # documents per progress step
+
+
+def _portability_result(note: PortabilityNote) -> RawResult:
+    """A team policy line regorus and real OPA decide differently, as a note at that line."""
+    return RawResult(
+        ENGINE,
+        "portability",
+        note.message,
+        Level.WARN,
+        rule_id=PORTABILITY_RULE,
+        location=SourceLocation(path=note.path, start_line=note.line, end_line=note.line),
+        properties={"reference": note.reference, "construct": note.construct},
+    )
 
 
 def _excepted(result: RawResult, rule: str) -> RawResult:
