@@ -62,7 +62,7 @@ def _location(raw: RawResult) -> Location:
             end_line=own.end_line if own.end_line is not None else own.start_line,
             kind=own.kind or (doc.kind if doc else None),
             namespace=own.namespace or (doc.namespace if doc else None),
-            name=own.name or (doc.name if doc else None),
+            name=own.name or ((doc.identity_name or doc.name) if doc else None),
             json_path=raw.json_path,
         )
     if doc is not None:
@@ -74,7 +74,7 @@ def _location(raw: RawResult) -> Location:
             end_line=max(end, line),
             kind=doc.kind,
             namespace=doc.namespace,
-            name=doc.name,
+            name=doc.identity_name or doc.name,
             json_path=raw.json_path,
         )
     return Location(path=raw.policy_path or raw.policy, start_line=raw.policy_line, end_line=raw.policy_line)

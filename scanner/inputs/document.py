@@ -73,6 +73,8 @@ class Document:
     scope: str | None = None
     # Secret value paths (`("data", key)`) a render generated, found nowhere in the repository
     generated_values: frozenset[JsonPath] = frozenset()
+    # the name findings are identified by when a render randomises it (`web-test-*`), else None
+    identity_name: str | None = None
 
     @property
     def kind(self) -> str | None:

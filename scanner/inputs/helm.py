@@ -20,6 +20,7 @@ from scanner.inputs.document import Document
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
+from scanner.inputs.render_identity import is_test_hook, mask_clock_names, mask_varying_names
 from scanner.inputs.secret_provenance import chart_text, mark_generated_secret_values
 from scanner.inputs.template_lines import TemplateLines
 from scanner.inputs.values import environment_values_files, layered_values
@@ -40,6 +41,7 @@ class HelmRender:
     namespace: str
     values: dict[str, Any]
     root: Path | None = None  # real scanned root: `file://` dependencies must stay inside it
+    include_test_hooks: bool = False  # evaluate `helm.sh/hook: test` resources (Argo CD does not deploy them)
 
 
 def chart_values(
@@ -83,10 +85,11 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
     try:
         chart = helm_python.Chart.load(str(staged.render_dir))
         rendered: dict[str, str] = chart.render(
-            request.values,
-            name=request.release_name,
-            namespace=request.namespace,
-            is_install=True,
+            request.values, name=request.release_name, namespace=request.namespace, is_install=True
+        )
+        # a second render shows what randAlphaNum, uuidv4, now, genCA... change (identity only)
+        again: dict[str, str] = chart.render(
+            request.values, name=request.release_name, namespace=request.namespace, is_install=True
         )
     except helm_python.HelmError as exc:
         result.problems.append(_render_problem(staged, chart_shown, str(exc), show).to_problem())
@@ -118,11 +121,48 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
             result.problems.append(exc.to_problem())
             continue
         _point_at_template(documents, template_file, max_bytes)
-        result.documents.extend(expand_lists(documents))
+        documents = expand_lists(documents)
+        if again.get(template_name, text) != text:
+            _mask_varying_names(documents, again[template_name], shown)
+        if template_file.name != "Chart.yaml":
+            mask_clock_names(documents, _template_text(template_file, max_bytes).splitlines())
+        if not request.include_test_hooks:
+            documents = _without_test_hooks(documents, chart_shown, result)
+        result.documents.extend(documents)
     if any(d.kind == "Secret" for d in result.documents):
         corpus = chart_text(staged.render_dir, _leaf_strings(request.values))
         mark_generated_secret_values(result.documents, corpus)
     return result
+
+
+def _template_text(template_file: Path, max_bytes: int) -> str:
+    try:
+        return read_text_capped(template_file, str(template_file), max_bytes)
+    except InputProblemError:
+        return ""
+
+
+def _mask_varying_names(documents: list[Document], second_text: str, shown: str) -> None:
+    try:
+        second = expand_lists(load_yaml_documents(second_text, shown, origin="helm"))
+    except InputProblemError:
+        return
+    mask_varying_names([d for d in documents if d.is_resource], [d for d in second if d.is_resource])
+
+
+def _without_test_hooks(documents: list[Document], chart_shown: str, result: LoadResult) -> list[Document]:
+    kept = []
+    for document in documents:
+        if is_test_hook(document):
+            result.notices.append(
+                f"{document.path}: Helm test hook {document.kind}/{document.name} of chart {chart_shown} not "
+                "evaluated (helm.sh/hook: test runs only on `helm test`; Argo CD does not deploy it); "
+                "set inputs.include_test_hooks: true in gate.yaml to check it"
+            )
+            result.skipped.append((document.path, f"Helm test hook {document.kind}/{document.name}"))
+        else:
+            kept.append(document)
+    return kept
 
 
 def _leaf_strings(value: Any) -> list[str]:

@@ -38,6 +38,7 @@ class LoadOptions:
     helm_release_name: str | None = None  # default: chart directory name
     helm_namespace: str | None = None  # default: "default", as Helm's
     allow_empty: bool = False  # a target that yields no resource is a notice, not an error (exit 2)
+    include_test_hooks: bool = False  # evaluate Helm `helm.sh/hook: test` resources
 
 
 class PathDisplay:
@@ -194,5 +195,6 @@ def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, An
         namespace=options.helm_namespace or "default",
         values=values,
         root=show.root_real,
+        include_test_hooks=options.include_test_hooks,
     )
     return render_chart(request, show, options.max_file_bytes)
