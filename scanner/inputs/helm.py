@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from scanner.inputs.chart_deps import StagedChart
 from scanner.inputs.document import Document
+from scanner.inputs.helm_markers import apply_marked_lines, marked_for, render_marked
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
@@ -91,6 +92,12 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
         again: dict[str, str] = chart.render(
             request.values, name=request.release_name, namespace=request.namespace, is_install=True
         )
+
+        def render_copy(directory: Path) -> dict[str, str]:
+            copy = helm_python.Chart.load(str(directory))
+            return copy.render(request.values, name=request.release_name, namespace=request.namespace, is_install=True)
+
+        marked = render_marked(staged.render_dir, render_copy)  # exact template lines (helm_markers)
     except helm_python.HelmError as exc:
         result.problems.append(_render_problem(staged, chart_shown, str(exc), show).to_problem())
         return result
@@ -121,6 +128,9 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
             result.problems.append(exc.to_problem())
             continue
         _point_at_template(documents, template_file, max_bytes)
+        marked_text = marked_for(marked, template_name)
+        if marked_text is not None and template_file.name != "Chart.yaml":
+            apply_marked_lines(documents, marked_text, shown)
         documents = expand_lists(documents)
         if again.get(template_name, text) != text:
             _mask_varying_names(documents, again[template_name], shown)
