@@ -65,7 +65,7 @@ def render_marked(chart_dir: Path, render: Callable[[Path], dict[str, str]]) -> 
 
 
 def _templates(chart: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for templates in [chart / "templates", *sorted((chart / "charts").glob("*/templates"))]:
         if templates.is_dir() and not templates.is_symlink():
             found.extend(
