@@ -66,10 +66,10 @@ def _location(raw: RawResult) -> Location:
             json_path=raw.json_path,
         )
     if doc is not None:
-        line = doc.line_for(raw.json_path) if raw.json_path else doc.start_line
+        path, line = doc.source_for(raw.json_path) if raw.json_path else (doc.path, doc.start_line)
         end = line if raw.json_path else doc.end_line
         return Location(
-            path=doc.path,
+            path=path,
             start_line=line,
             end_line=max(end, line),
             kind=doc.kind,
