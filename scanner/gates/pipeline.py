@@ -69,6 +69,7 @@ def run_check(request: CheckRequest) -> Verdict:
             max_file_bytes=profile.inputs.max_file_bytes,
             allow_empty=profile.inputs.allow_empty,
             include_test_hooks=profile.inputs.include_test_hooks,
+            default_namespace=profile.inputs.default_namespace,
         ),
     )
     input_gate = GateResult(

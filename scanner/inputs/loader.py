@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scanner.inputs.document import Document
+from scanner.inputs.argocd_destinations import Destinations, read_destinations
 from scanner.inputs.emptiness import nothing_checked
 from scanner.inputs.layout import ChartDir, JsonnetFile, KustomizeDir, LayoutWalker, ManifestFile, PlanItem
 from scanner.inputs.limits import DEFAULT_MAX_FILE_BYTES, read_text_capped
@@ -36,9 +37,10 @@ class LoadOptions:
     mode: str = "auto"  # auto | manifests | helm | kustomize (override detection)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     helm_release_name: str | None = None  # default: chart directory name
-    helm_namespace: str | None = None  # default: "default", as Helm's
+    helm_namespace: str | None = None  # default: the Argo CD destination, inputs.default_namespace, "default"
     allow_empty: bool = False  # a target that yields no resource is a notice, not an error (exit 2)
     include_test_hooks: bool = False  # evaluate Helm `helm.sh/hook: test` resources
+    default_namespace: str | None = None  # for namespaced resources no Argo CD Application places
 
 
 class PathDisplay:
@@ -86,11 +88,19 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
         spans[Path(target)] = (first_item, len(walker.plan.items), walker.plan.problems[first_problem:])
     plan = walker.plan
 
+    # plain manifests first: their Argo CD Applications say where the rest is deployed
+    manifests = {
+        i: _load_item(item, options, set_values, show, None)
+        for i, item in enumerate(plan.items) if isinstance(item, ManifestFile)
+    }
+    destinations = read_destinations((d for r in manifests.values() for d in r.documents), show.root_real)
+
     result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
     for target, (first, last, walk_problems) in spans.items():
         target_resources, target_blocked, target_told = 0, bool(walk_problems), False
-        for item in plan.items[first:last]:
-            loaded = _load_item(item, options, set_values, show)
+        for i in range(first, last):
+            item = plan.items[i]
+            loaded = manifests[i] if i in manifests else _load_item(item, options, set_values, show, destinations)
             resources = sum(1 for d in loaded.documents if d.is_resource)
             blocked = bool(loaded.blocking_problems)
             if not resources and not blocked and not isinstance(item, ManifestFile):
@@ -102,10 +112,20 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
             result.extend(loaded)
         if not target_resources and not target_blocked and not target_told:
             result.problems.append(nothing_checked(target, show(target), "target", options.allow_empty))
+    destinations.assign(result.documents, lambda d: _rendered_from(d, show), options.default_namespace)
     return result
 
 
-def _load_item(item: PlanItem, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> LoadResult:
+def _rendered_from(document: Document, show: PathDisplay) -> Path | None:
+    """The directory an Argo CD application would name as the document's source path."""
+    if document.rendered_from and document.origin != "jsonnet":
+        return (show.root / document.rendered_from).resolve()
+    return (show.root / document.path).parent.resolve()
+
+
+def _load_item(
+    item: PlanItem, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay, destinations: Destinations | None
+) -> LoadResult:
     """One plan item's documents and problems; never raises."""
     result = LoadResult()
     try:
@@ -116,7 +136,7 @@ def _load_item(item: PlanItem, options: LoadOptions, set_values: dict[str, Any],
 
             result.extend(render_jsonnet(JsonnetRender(item.path, show.root_real, item.scope), show, options.max_file_bytes))
         elif isinstance(item, ChartDir):
-            result.extend(_render_chart(item, options, set_values, show))
+            result.extend(_render_chart(item, options, set_values, show, destinations))
         elif isinstance(item, KustomizeDir):
             from scanner.inputs.kustomize import KustomizeRender, render_kustomization
 
@@ -175,7 +195,9 @@ def _load_manifest(item: ManifestFile, options: LoadOptions, show: PathDisplay, 
     result.documents.extend(documents)
 
 
-def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> LoadResult:
+def _render_chart(
+    item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay, destinations: Destinations | None
+) -> LoadResult:
     from scanner.inputs.helm import HelmRender, chart_values, render_chart
 
     chart_dir = Path(item.path)
@@ -192,7 +214,10 @@ def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, An
         chart_dir=chart_dir.resolve(),
         environment=options.environment,
         release_name=options.helm_release_name or chart_dir.resolve().name,
-        namespace=options.helm_namespace or "default",
+        namespace=options.helm_namespace
+        or (destinations.namespace_for(chart_dir.resolve(), options.environment) if destinations else None)
+        or options.default_namespace
+        or "default",
         values=values,
         root=show.root_real,
         include_test_hooks=options.include_test_hooks,
