@@ -5,9 +5,11 @@ A `.jsonnet` file evaluates to one resource, an array of resources, or a
 Jsonnet keeps no source positions in its output, so lines are found by
 looking for each field's key in the source, after the line of its parent
 (`JsonnetLines`): exact for the usual one-object-per-file layout, the
-enclosing field's line otherwise. Imports are read only from inside the
-scanned root and within the file size cap; an evaluation error is a
-blocking `render` problem at the line jsonnet names, never a skip.
+enclosing field's line otherwise. Evaluation runs in a child process
+(`jsonnet_worker`) with a deadline and a memory bound, since Jsonnet can loop;
+imports are read only from inside the scanned root and within the file size
+cap. An evaluation error or a bound hit is a blocking `render` problem (at
+the line Jsonnet names), never a skip.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
 
 SUFFIX = ".jsonnet"
-MAX_STACK = 500  # jsonnet's own recursion bound
+JSONNET_TIMEOUT_S = 30.0
+JSONNET_MEMORY_BYTES = 1024 * 1024 * 1024
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 # "RUNTIME ERROR: msg\n\tdir/file.jsonnet:3:5-10\t..." / "STATIC ERROR: file.jsonnet:2:1: msg"
 _ERROR_POSITION = re.compile(r"(?P<file>[^\s:()]+\.(?:jsonnet|libsonnet)):\(?(?P<line>\d+):(?P<column>\d+)")
 
@@ -40,25 +44,14 @@ class JsonnetRender:
 
 def render_jsonnet(request: JsonnetRender, show: Callable[[Path], str], max_bytes: int) -> LoadResult:
     """Evaluate the file and load its resources (a problem, never an exception)."""
-    import _jsonnet  # type: ignore[import-untyped]  # no stubs published
-
     shown = show(request.path)
     source = read_text_capped(request.path, shown, max_bytes)
     result = LoadResult()
-
-    def import_callback(directory: str, relative: str) -> tuple[str, bytes]:
-        wanted = (Path(directory) / relative).resolve()
-        if wanted != request.root and request.root not in wanted.parents:
-            raise RuntimeError(f"import {relative!r} leaves the scanned root")
-        return str(wanted), read_text_capped(wanted, show(wanted), max_bytes).encode("utf-8")
-
-    try:
-        output = _jsonnet.evaluate_snippet(
-            str(request.path.resolve()), source, max_stack=MAX_STACK, import_callback=import_callback
-        )
-    except (RuntimeError, InputProblemError) as exc:
-        result.problems.append(_render_problem(request.path, shown, str(exc), show))
+    answer = _evaluate_in_child(request, source, shown, max_bytes)
+    if "error" in answer:
+        result.problems.append(_render_problem(request.path, shown, answer["error"], show))
         return result
+    output = answer["output"]
     value = json.loads(output)
     objects = value if isinstance(value, list) else [value]
     lines = JsonnetLines(source)
@@ -71,6 +64,45 @@ def render_jsonnet(request: JsonnetRender, show: Callable[[Path], str], max_byte
         documents.append(document)
     result.documents.extend(expand_lists(documents))
     return result
+
+
+def _evaluate_in_child(request: JsonnetRender, source: str, shown: str, max_bytes: int) -> dict[str, str]:
+    """Run `jsonnet_worker` with a deadline and a memory bound; its answer, or an error saying which bound."""
+    import os
+    import subprocess
+    import sys
+
+    def limit_memory() -> None:  # runs in the child before exec (POSIX)
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (JSONNET_MEMORY_BYTES, JSONNET_MEMORY_BYTES))
+
+    package_root = str(Path(__file__).resolve().parent.parent.parent)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    payload = {"path": str(request.path.resolve()), "source": source, "root": str(request.root), "max_bytes": max_bytes}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "scanner.inputs.jsonnet_worker"],
+            input=json.dumps(payload).encode(),
+            capture_output=True,
+            timeout=JSONNET_TIMEOUT_S,
+            env=environment,
+            preexec_fn=limit_memory if os.name == "posix" else None,  # noqa: PLW1509 - no threads started in between
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"evaluation did not finish within {JSONNET_TIMEOUT_S:.0f} s"}
+    if len(done.stdout) > MAX_OUTPUT_BYTES:
+        return {"error": f"output larger than {MAX_OUTPUT_BYTES} bytes"}
+    try:
+        answer = json.loads(done.stdout or b"{}")
+    except ValueError:
+        answer = {}
+    if not isinstance(answer, dict) or not ({"output", "error"} & answer.keys()):
+        reason = done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        return {"error": f"the Jsonnet evaluator stopped ({reason[0]}; memory is bounded to "
+                         f"{JSONNET_MEMORY_BYTES // (1024 * 1024)} MiB)"}
+    return {k: str(v) for k, v in answer.items()}
 
 
 class JsonnetLines:

@@ -225,3 +225,13 @@ def test_an_app_that_renders_no_resource_is_nothing_to_check(tmp_path, what):
         write(tmp_path / "app", {"main.jsonnet": "[]\n"})
     [problem] = problems(tmp_path, tmp_path / "app")
     assert problem.blocking and problem.kind == "nothing"
+
+
+def test_a_jsonnet_file_that_does_not_finish_is_stopped_at_the_deadline(tmp_path, monkeypatch):
+    import scanner.inputs.jsonnet as jsonnet
+
+    monkeypatch.setattr(jsonnet, "JSONNET_TIMEOUT_S", 1.0)
+    write(tmp_path / "app", {"slow.jsonnet": "local f(n) = if n == 0 then 0 else f(n - 1) + f(n - 1);\n{ a: f(60) }\n"})
+    [problem] = problems(tmp_path, tmp_path / "app")
+    assert problem.blocking and problem.kind == "render"
+    assert "did not finish within 1 s" in problem.message
