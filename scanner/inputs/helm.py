@@ -130,7 +130,7 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
         _point_at_template(documents, template_file, max_bytes)
         marked_text = marked_for(marked, template_name)
         if marked_text is not None and template_file.name != "Chart.yaml":
-            apply_marked_lines(documents, marked_text, shown)
+            apply_marked_lines(documents, marked_text, shown, _template_text(template_file, max_bytes))
         documents = expand_lists(documents)
         if again.get(template_name, text) != text:
             _mask_varying_names(documents, again[template_name], shown)

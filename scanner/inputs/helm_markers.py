@@ -4,7 +4,8 @@
 both branches of an `if`/`else`, or a list item inside a `range` or a
 disabled block, can land on the branch that did not render. Here every
 template line that holds YAML (not a `{{ ... }}` directive, not inside a
-multi-line action) gets a trailing comment `#cdgate:L<n>`; the chart is
+multi-line action) gets a trailing comment `#cdgate:<tag>:L<n>` (the tag
+names the file, so a `define` rendered into another template is ignored); the chart is
 rendered from a temporary copy, and each rendered field's line carries the
 number of the template line that produced it. Rendering is deterministic
 in structure, so the marked render's documents pair with the real render's
@@ -15,6 +16,7 @@ marker and keep the heuristic line (the splicing line).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -25,14 +27,23 @@ from scanner.inputs.document import Document
 from scanner.inputs.problems import InputProblemError
 from scanner.inputs.yamlpos import load_yaml_documents
 
-MARK = "#cdgate:L"
-_MARKER = re.compile(re.escape(MARK) + r"(\d+)")
+MARK = "#cdgate:"
 _ACTION = re.compile(r"\{\{|\}\}")
 _TEMPLATE_SUFFIXES = (".yaml", ".yml")
 
 
+def file_tag(text: str) -> str:
+    """A tag for one template's markers, so lines of a `define` rendered into another template are ignored."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+def _marker(tag: str) -> re.Pattern[str]:
+    return re.compile(re.escape(f"{MARK}{tag}:L") + r"(\d+)")
+
+
 def instrument(text: str) -> str:
-    """The template with `#cdgate:L<n>` after every plain YAML line."""
+    """The template with `#cdgate:<tag>:L<n>` after every plain YAML line."""
+    tag = file_tag(text)
     out: list[str] = []
     depth = 0
     for number, line in enumerate(text.split("\n"), start=1):
@@ -42,7 +53,7 @@ def instrument(text: str) -> str:
         stripped = line.strip()
         plain = stripped and not stripped.startswith("#") and not _directive_only(stripped)
         if plain and not starts_inside and depth == 0 and not stripped.startswith("---"):
-            line = f"{line} {MARK}{number}"
+            line = f"{line} {MARK}{tag}:L{number}"
         out.append(line)
     return "\n".join(out)
 
@@ -77,8 +88,9 @@ def _templates(chart: Path) -> list[Path]:
     return found
 
 
-def apply_marked_lines(documents: list[Document], marked_text: str, shown: str) -> None:
-    """Move each field of `documents` to the template line its marked twin names."""
+def apply_marked_lines(documents: list[Document], marked_text: str, shown: str, template_text: str) -> None:
+    """Move each field of `documents` to the line of `template_text` its marked twin names."""
+    marker = _marker(file_tag(template_text))
     try:
         twins = load_yaml_documents(marked_text, shown, origin="helm")
     except InputProblemError:
@@ -93,19 +105,19 @@ def apply_marked_lines(documents: list[Document], marked_text: str, shown: str) 
             rendered = twin.line_map.get(path)
             if rendered is None or not 0 < rendered <= len(lines):
                 continue
-            marker = _MARKER.search(lines[rendered - 1])
-            if marker:
-                document.line_map[path] = int(marker.group(1))
-        start = _marker_line(lines, twin.start_line)
+            found = marker.search(lines[rendered - 1])
+            if found:
+                document.line_map[path] = int(found.group(1))
+        start = _marker_line(lines, twin.start_line, marker)
         if start is not None:
             document.start_line = start
 
 
-def _marker_line(lines: list[str], rendered: int) -> int | None:
+def _marker_line(lines: list[str], rendered: int, marker: re.Pattern[str]) -> int | None:
     if not 0 < rendered <= len(lines):
         return None
-    marker = _MARKER.search(lines[rendered - 1])
-    return int(marker.group(1)) if marker else None
+    found = marker.search(lines[rendered - 1])
+    return int(found.group(1)) if found else None
 
 
 def marked_for(marked: dict[str, Any] | None, template_name: str) -> str | None:

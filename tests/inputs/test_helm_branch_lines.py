@@ -9,7 +9,7 @@ The fixture is shaped like Bitnami nginx's deployment.yaml: a disabled
 from __future__ import annotations
 
 from inputs_helpers import line_of, write
-from scanner.inputs.helm_markers import instrument
+from scanner.inputs.helm_markers import file_tag, instrument
 from scanner.inputs.loader import LoadOptions, load_targets
 
 DEPLOYMENT = """
@@ -116,6 +116,21 @@ def test_values_spliced_with_toyaml_keep_the_splicing_line(tmp_path):
 
 def test_markers_never_go_inside_actions():
     text = "a: 1\n{{- if and .Values.x\n      .Values.y }}\nb: {{ .Values.b }}\n{{- end }}\n"
+    tag = file_tag(text)
     assert instrument(text).split("\n") == [
-        "a: 1 #cdgate:L1", "{{- if and .Values.x", "      .Values.y }}", "b: {{ .Values.b }} #cdgate:L4", "{{- end }}", "",
+        f"a: 1 #cdgate:{tag}:L1", "{{- if and .Values.x", "      .Values.y }}", f"b: {{{{ .Values.b }}}} #cdgate:{tag}:L4",
+        "{{- end }}", "",
     ]
+
+
+def test_a_define_rendered_into_another_template_keeps_that_templates_lines(tmp_path):
+    write(tmp_path / "c", {
+        "Chart.yaml": "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+        "templates/lib.yaml": '{{- define "c.container" }}\n- name: app\n  image: nginx:latest\n{{- end }}\n',
+        "templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+                              '    {{- include "c.container" . | nindent 4 }}\n',
+    })
+    result = load_targets([tmp_path / "c"], LoadOptions(root=tmp_path))
+    [pod] = result.documents
+    assert pod.path == "c/templates/pod.yaml"
+    assert pod.line_for("spec.containers[0].image") == line_of(tmp_path / "c/templates/pod.yaml", "include")
