@@ -1,12 +1,16 @@
 """Rego policies evaluated in process with regorus, conftest-style.
 
 A `RegoPolicySet` is compiled once per run: every policy file is parsed into
-one regorus engine and a generated collector package gathers the `deny`,
-`violation` and `warn` sets of every selected package in a single query, so a
+one regorus engine, the result rules are read from regorus' parse with
+conftest's naming (`deny`, `deny_<name>`, `violation_<name>`, `warn_<name>`;
+`rego_rules`), and a generated collector package gathers every selected
+package's result sets and conftest `exception`s in a single query, so a
 document costs one evaluation however many packages there are. Packages that
 set `input_mode := "repo"` are evaluated once over all documents (per scope),
-for cross-resource rules. Any regorus exception becomes an ERROR result: an
-engine failure is never a pass.
+for cross-resource rules, and team packages under `rego.combine` once with
+conftest's combined input. A configured policy path that yields no result
+rule is a PolicyError (it would check nothing). Any regorus exception becomes
+an ERROR result: an engine failure is never a pass.
 """
 
 from __future__ import annotations
