@@ -16,6 +16,7 @@ from typing import Any
 from scanner.catalog import Catalog, Rule
 from scanner.engines.base import Level, RawResult, SourceLocation
 from scanner.findings import Finding, Location, Outcome, Severity
+from scanner.inputs.document import parse_json_path
 from scanner.inputs.problems import InputProblem
 
 UNCATALOGUED_SEVERITY = Severity.HIGH
@@ -90,6 +91,10 @@ def finding_from_raw(raw: RawResult, catalog: Catalog, gate: str, environment: s
         properties["description"] = rule.description
     if doc is not None and doc.rendered_from:
         properties["rendered_from"] = doc.rendered_from
+    if doc is not None and raw.json_path and doc.values_origin:
+        sources = doc.values_origin.get(parse_json_path(raw.json_path))
+        if sources:  # the template line splices the value in: name the values it came from
+            properties["values_files"] = list(sources)
     return Finding(
         rule_id=rule_id,
         severity=_severity(raw, rule),

@@ -77,6 +77,8 @@ class Document:
     identity_name: str | None = None
     # fields set by another file than `path` (a Kustomize overlay patch, `images:`...): path -> (file, line)
     field_sources: dict[JsonPath, tuple[str, int]] = field(default_factory=dict)
+    # Helm fields no template line writes (spliced from values or a helper): path -> values files of the render
+    values_origin: dict[JsonPath, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str | None:

@@ -43,6 +43,7 @@ class HelmRender:
     values: dict[str, Any]
     root: Path | None = None  # real scanned root: `file://` dependencies must stay inside it
     include_test_hooks: bool = False  # evaluate `helm.sh/hook: test` resources (Argo CD does not deploy them)
+    values_sources: tuple[str, ...] = ()  # values files (and `--set`) fed to the render, for findings
 
 
 def chart_values(
@@ -130,7 +131,9 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
         _point_at_template(documents, template_file, max_bytes)
         marked_text = marked_for(marked, template_name)
         if marked_text is not None and template_file.name != "Chart.yaml":
-            apply_marked_lines(documents, marked_text, shown, _template_text(template_file, max_bytes))
+            spliced = apply_marked_lines(documents, marked_text, shown, _template_text(template_file, max_bytes))
+            for document, paths in zip(documents, spliced):
+                document.values_origin = {path: request.values_sources for path in paths}
         documents = expand_lists(documents)
         if again.get(template_name, text) != text:
             _mask_varying_names(documents, again[template_name], shown)

@@ -23,13 +23,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from scanner.inputs.document import Document
+from scanner.inputs.document import Document, JsonPath
 from scanner.inputs.problems import InputProblemError
 from scanner.inputs.yamlpos import load_yaml_documents
 
 MARK = "#cdgate:"
 _ACTION = re.compile(r"\{\{|\}\}")
 _TEMPLATE_SUFFIXES = (".yaml", ".yml")
+_VALUES_HINT = re.compile(r"\{\{.*(\.Values|toYaml|toJson|include|tpl|template)")
 
 
 def file_tag(text: str) -> str:
@@ -88,17 +89,24 @@ def _templates(chart: Path) -> list[Path]:
     return found
 
 
-def apply_marked_lines(documents: list[Document], marked_text: str, shown: str, template_text: str) -> None:
-    """Move each field of `documents` to the line of `template_text` its marked twin names."""
+def apply_marked_lines(documents: list[Document], marked_text: str, shown: str, template_text: str) -> list[set[JsonPath]]:
+    """Move each field of `documents` to the line of `template_text` its marked twin names.
+
+    Returns, per document, the paths whose value comes from values or a helper
+    (no template line wrote them, or their line reads `.Values`, `toYaml`,
+    `include`, `tpl`); empty sets when the marked render could not be used.
+    """
     marker = _marker(file_tag(template_text))
+    spliced: list[set[JsonPath]] = [set() for _ in documents]
     try:
         twins = load_yaml_documents(marked_text, shown, origin="helm")
     except InputProblemError:
-        return
+        return spliced
     if len(twins) != len(documents):
-        return
+        return spliced
     lines = marked_text.split("\n")
-    for document, twin in zip(documents, twins):
+    template_lines = template_text.split("\n")
+    for document, twin, unmarked in zip(documents, twins, spliced):
         if document.kind != twin.kind:
             continue
         for path in list(document.line_map):
@@ -108,9 +116,16 @@ def apply_marked_lines(documents: list[Document], marked_text: str, shown: str, 
             found = marker.search(lines[rendered - 1])
             if found:
                 document.line_map[path] = int(found.group(1))
+            if path and (not found or _reads_values(template_lines, int(found.group(1)))):
+                unmarked.add(path)
         start = _marker_line(lines, twin.start_line, marker)
         if start is not None:
             document.start_line = start
+    return spliced
+
+
+def _reads_values(template_lines: list[str], line: int) -> bool:
+    return 0 < line <= len(template_lines) and bool(_VALUES_HINT.search(template_lines[line - 1]))
 
 
 def _marker_line(lines: list[str], rendered: int, marker: re.Pattern[str]) -> int | None:

@@ -221,5 +221,15 @@ def _render_chart(
         values=values,
         root=show.root_real,
         include_test_hooks=options.include_test_hooks,
+        values_sources=_values_sources(chart_dir.resolve(), options, set_values, show),
     )
     return render_chart(request, show, options.max_file_bytes)
+
+
+def _values_sources(chart_dir: Path, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> tuple[str, ...]:
+    """The values a chart was rendered with, lowest precedence first (named in findings on spliced fields)."""
+    from scanner.inputs.values import environment_values_files
+
+    files = [chart_dir / "values.yaml"] if (chart_dir / "values.yaml").is_file() else []
+    files += environment_values_files(chart_dir, show.root_real, options.environment) + [Path(v) for v in options.values_files]
+    return tuple(show(f) for f in files) + (("--set",) if set_values else ())

@@ -9,6 +9,7 @@ The fixture is shaped like Bitnami nginx's deployment.yaml: a disabled
 from __future__ import annotations
 
 from inputs_helpers import line_of, write
+from scanner.inputs.document import parse_json_path
 from scanner.inputs.helm_markers import file_tag, instrument
 from scanner.inputs.loader import LoadOptions, load_targets
 
@@ -109,9 +110,11 @@ def test_the_other_branch_when_it_is_the_one_rendered(tmp_path):
 
 def test_values_spliced_with_toyaml_keep_the_splicing_line(tmp_path):
     deployment, template = render(tmp_path, "resources.limits.cpu=1")
-    assert deployment.line_for("spec.template.spec.initContainers[0].resources.limits.cpu") == line_of(
-        template, "resources: {{- toYaml"
-    )
+    cpu = "spec.template.spec.initContainers[0].resources.limits.cpu"
+    assert deployment.line_for(cpu) == line_of(template, "resources: {{- toYaml")
+    # and the values the field may come from are named (findings carry them as properties.values_files)
+    assert deployment.values_origin[parse_json_path(cpu)] == ("nginx/values.yaml", "--set")
+    assert parse_json_path("spec.template.spec.initContainers[0].image") not in deployment.values_origin
 
 
 def test_markers_never_go_inside_actions():
