@@ -12,6 +12,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cdgate
 
 
@@ -75,6 +77,7 @@ def findings_by_rule(tmp_path) -> dict[str, list[dict]]:
     return found
 
 
+@pytest.mark.slow
 def test_secret_rules_flag_committed_values_and_literal_credentials_only(tmp_path):
     found = findings_by_rule(tmp_path)
     # CDG-K8S-070: only the Secret whose value sits in values.yaml
@@ -89,6 +92,7 @@ def test_secret_rules_flag_committed_values_and_literal_credentials_only(tmp_pat
     assert literal["location"]["start_line"] == line_of(tmp_path / "redis/templates/pod.yaml", "ghp_literal")
 
 
+@pytest.mark.slow
 def test_two_renders_classify_the_generated_secret_the_same_way(tmp_path):
     first = findings_by_rule(tmp_path)
     second = findings_by_rule(tmp_path)

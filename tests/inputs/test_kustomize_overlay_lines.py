@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import run_cdgate
 from inputs_helpers import line_of, write
 from scanner.inputs.loader import LoadOptions, load_targets
@@ -144,6 +146,7 @@ def test_fields_nobody_patched_stay_in_the_base(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_the_report_annotates_the_overlay_lines(tmp_path):
     write(tmp_path / "web", APP)
     done = run_cdgate("check", str(tmp_path / "web/overlays/prod"), "--root", str(tmp_path), "-f", "json")
