@@ -90,6 +90,7 @@ class RegoSettings:
     timeout_s: float = 10.0  # total deadline of one decision, retries included
     retries: int = 2
     ca_file: Path | None = None  # CA bundle for the server's TLS certificate
+    combine: bool = False  # conftest --combine: team packages see every document at once
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class InputSettings:
     max_file_bytes: int = 5 * 1024 * 1024
     values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
+    allow_empty: bool = False  # a target yielding no resource is a notice instead of exit 2
+    include_test_hooks: bool = False  # evaluate Helm `helm.sh/hook: test` resources (Argo CD skips them)
+    default_namespace: str | None = None  # for documents with no namespace and no Argo CD destination
 
 
 @dataclass(frozen=True)
@@ -381,6 +385,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             timeout_s=float(rego.get("timeout_s", 10.0)),
             retries=int(rego.get("retries", 2)),
             ca_file=_paths([rego["ca_file"]], base)[0] if rego.get("ca_file") else None,
+            combine=rego.get("combine", False),
         ),
         kyverno=KyvernoSettings(
             bundled=kyverno.get("bundled", False),
@@ -401,6 +406,9 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             max_file_bytes=inputs.get("max_file_bytes", 5 * 1024 * 1024),
             values=_paths(inputs.get("values", []), base),
             set_values=tuple(inputs.get("set", [])),
+            allow_empty=inputs.get("allow_empty", False),
+            include_test_hooks=inputs.get("include_test_hooks", False),
+            default_namespace=inputs.get("default_namespace"),
         ),
         rules=_overrides(data.get("rules", {})),
         waivers=tuple(waivers),

@@ -89,6 +89,7 @@ deny contains {
 	some c in pods.containers
 	mount := c.container.securityContext.procMount
 	mount != "Default"
+	mount != null # null is unset, as in Kubernetes (and a null in %q is an error in regorus)
 }
 
 # CDG-K8S-007: sysctls outside the safe set.

@@ -124,6 +124,12 @@ test_default_proc_mount_allowed if {
 	fx.none_of(deny_for(fx.deployment(spec)), "CDG-K8S-006")
 }
 
+# Gatekeeper's psp-proc-mount sample: a null procMount is unset (regorus failed on it in sprintf %q).
+test_null_proc_mount_allowed if {
+	spec := fx.pod_with("containers", fx.container({"securityContext": {"procMount": null}}))
+	fx.none_of(deny_for(fx.deployment(spec)), "CDG-K8S-006")
+}
+
 # CDG-K8S-007 sysctls
 
 test_unsafe_sysctl_denied if {

@@ -24,5 +24,11 @@ deny contains {
 	some c in pods.containers
 	c.field == "containers"
 	some field, probe in _probes
-	not is_object(object.get(c.container, field, null)) # object.get: real OPA makes `not f(x[k])` undefined when x[k] is missing
+	not _has_object(c.container, field)
 }
+
+# Written as a helper, not `not is_object(c.container[field])`: real OPA
+# evaluates a reference passed to a function before the negation, so with
+# the field missing that expression is undefined (the rule never fires),
+# while regorus says true. See docs/policy-conventions.md.
+_has_object(obj, key) if is_object(obj[key])

@@ -25,7 +25,11 @@ deny contains {
 	count(values.obj(object.get(input, field, {}))) > 0
 }
 
-# CDG-K8S-071: a literal credential in a container's environment.
+# CDG-K8S-071: a literal credential in a container's environment: a variable
+# whose name says credential, set to a value that can be one. A name alone is
+# not enough: `REDIS_PASSWORD_FILE=/opt/.../redis-password` is a path (the
+# remediation itself), `ALLOW_EMPTY_PASSWORD=no` a switch, `TOKEN_TTL=3600` a
+# number, `$(DB_PASSWORD)` a reference to another variable.
 deny contains {
 	"msg": sprintf("%s: %s %q sets %s to a literal value; read it from a Secret with valueFrom.secretKeyRef", [context.resource, c.label, c.name, var.name]),
 	"rule_id": "CDG-K8S-071",
@@ -33,8 +37,25 @@ deny contains {
 } if {
 	some c in pods.containers
 	some k, var in values.list(object.get(c.container, "env", []))
-	is_string(var.name)
-	regex.match(credential_name_pattern, var.name)
-	is_string(var.value)
-	var.value != ""
+	name := object.get(var, "name", null)
+	value := object.get(var, "value", null)
+	is_string(name)
+	is_string(value)
+	regex.match(credential_name_pattern, name)
+	not regex.match(reference_name_pattern, name)
+	not not_a_credential(value)
 }
+
+# Names that hold where a credential is, or whether one is used, not the credential.
+reference_name_pattern := `(?i)(_FILE|_PATH|_DIR|_NAME|_KEY_REF|_ENABLED|_ENABLE|_REQUIRED|_TTL|_EXPIRY|_EXPIRES|_LENGTH|_HOST|_PORT|_USER|_USERNAME)$|^(ALLOW_|USE_|ENABLE_|DISABLE_|SKIP_)`
+
+# Values that cannot be a credential.
+not_a_credential(value) if trim_space(value) == ""
+
+not_a_credential(value) if lower(trim_space(value)) in {"true", "false", "yes", "no", "on", "off", "y", "n", "none", "null", "enabled", "disabled"}
+
+not_a_credential(value) if regex.match(`^-?[0-9]+(\.[0-9]+)?[smhd]?$`, trim_space(value))
+
+not_a_credential(value) if regex.match(`^(/|\./|\.\./|~/)[^\s]*$`, trim_space(value))
+
+not_a_credential(value) if regex.match(`^\$(\([A-Za-z_][A-Za-z0-9_]*\)|\{[A-Za-z_][A-Za-z0-9_]*\})$`, trim_space(value))

@@ -52,3 +52,31 @@ test_credential_from_secret_ref_allowed if {
 	]})
 	count(deny_for(fx.deployment(fx.pod_with("containers", c)))) == 0
 }
+
+# Issue 8: Bitnami redis sets these; none is a credential.
+test_credential_names_with_file_paths_switches_and_references_allowed if {
+	c := fx.container({"env": [
+		{"name": "REDIS_PASSWORD_FILE", "value": "/opt/bitnami/redis/secrets/redis-password"},
+		{"name": "ALLOW_EMPTY_PASSWORD", "value": "no"},
+		{"name": "REDIS_TLS_ENABLED", "value": "false"},
+		{"name": "TOKEN_TTL", "value": "3600"},
+		{"name": "DB_PASSWORD", "value": "$(REDIS_PASSWORD)"},
+		{"name": "SECRET_MOUNT", "value": "/etc/secret"},
+		{"name": "ADMIN_PASSWORD", "value": "  "},
+		{"name": "USE_SECRET", "value": "yes"},
+		{"name": "JWT_SECRET_NAME", "value": "api-jwt"},
+	]})
+	count(deny_for(fx.deployment(fx.pod_with("containers", c)))) == 0
+}
+
+test_literal_credential_beside_harmless_ones_still_denied if {
+	c := fx.container({"env": [
+		{"name": "REDIS_PASSWORD_FILE", "value": "/opt/bitnami/redis/secrets/redis-password"},
+		{"name": "REDIS_PASSWORD", "value": "s3cr3t-Passw0rd"},
+		{"name": "API_KEY", "value": "0123456789abcdef"},
+	]})
+	results := deny_for(fx.deployment(fx.pod_with("containers", c)))
+	fx.has(results, "CDG-K8S-071", fx.path("Deployment", ["containers", 0, "env", 1, "value"]))
+	fx.has(results, "CDG-K8S-071", fx.path("Deployment", ["containers", 0, "env", 2, "value"]))
+	count(results) == 2
+}

@@ -1,27 +1,34 @@
 """Rego policies evaluated in process with regorus, conftest-style.
 
 A `RegoPolicySet` is compiled once per run: every policy file is parsed into
-one regorus engine and a generated collector package gathers the `deny`,
-`violation` and `warn` sets of every selected package in a single query, so a
+one regorus engine, the result rules are read from regorus' parse with
+conftest's naming (`deny`, `deny_<name>`, `violation_<name>`, `warn_<name>`;
+`rego_rules`), and a generated collector package gathers every selected
+package's result sets and conftest `exception`s in a single query, so a
 document costs one evaluation however many packages there are. Packages that
 set `input_mode := "repo"` are evaluated once over all documents (per scope),
-for cross-resource rules. Any regorus exception becomes an ERROR result: an
-engine failure is never a pass.
+for cross-resource rules, and team packages under `rego.combine` once with
+conftest's combined input. A configured policy path that yields no result
+rule is a PolicyError (it would check nothing). Any regorus exception becomes
+an ERROR result: an engine failure is never a pass.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from scanner.engines.base import EvaluationRequest, Level, RawResult
+from scanner.engines.base import EvaluationRequest, Level, RawResult, SourceLocation
+from scanner.errors import PolicyError
 from scanner.engines.per_thread import PerThread, reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
+from scanner.engines.rego_portability import RULE_ID as PORTABILITY_RULE
+from scanner.engines.rego_portability import PortabilityNote, portability_notes
+from scanner.engines.rego_rules import EXCEPTION_RULE, PackageRules, collect_rules, exception_name, is_warning
 from scanner.engines.rego_sources import add_policy, discover, load_data_files, read_policy
 from scanner.inputs.document import Document
 from scanner.merging import deep_merge
@@ -34,9 +41,6 @@ DEFAULT_NAMESPACES = ("main", "cdgate")
 BUNDLED_REGO_DIR = Path(__file__).resolve().parent.parent.parent / "policies" / "rego"
 TEST_FILE_SUFFIX = "_test.rego"
 
-_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
-_RULE_HEAD = re.compile(r"^(deny|violation|warn)\b(?=\s*(?:contains|if|\[|:=|=|\{|$))", re.MULTILINE)
-_INPUT_MODE = re.compile(r"^input_mode\s*:?=\s*\"repo\"", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class RegoPackage:
     path: str  # file that declares it (first one, for messages)
     rules: tuple[str, ...]
     repo_mode: bool = False
+    exceptions: bool = False  # defines conftest `exception` rules
+    combine: bool = False  # conftest --combine: input is [{"path", "contents"}] of every document
 
 
 def _display(path: Path, root: Path | None) -> str:
@@ -68,7 +74,8 @@ def load_sources(
         for path in found.policies
         if not path.name.endswith(TEST_FILE_SUFFIX)
     }
-    return policies, load_data_files([*found.data, *map(Path, data_paths)])
+    data_files = discover(data_paths, require_policies=False).data if data_paths else ()  # as conftest's -d
+    return policies, load_data_files([*found.data, *data_files])
 
 
 def new_engine(policies: dict[str, str], data: dict[str, Any]) -> Any:
@@ -87,30 +94,37 @@ def _namespace_selected(package: str, namespaces: Sequence[str]) -> bool:
     return any(package == ns or package.startswith(ns + ".") for ns in namespaces)
 
 
-def _find_packages(policies: dict[str, str], namespaces: Sequence[str]) -> list[RegoPackage]:
-    by_name: dict[str, tuple[str, set[str], bool]] = {}
-    for path, text in policies.items():
-        match = _PACKAGE.search(text)
-        if not match or not _namespace_selected(match.group(1), namespaces):
-            continue
-        name = match.group(1)
-        first_path, rules, repo_mode = by_name.get(name, (path, set(), False))
-        rules |= set(_RULE_HEAD.findall(text))
-        by_name[name] = (first_path, rules, repo_mode or bool(_INPUT_MODE.search(text)))
+def _find_packages(
+    collected: Sequence[PackageRules], namespaces: Sequence[str], combine_files: frozenset[str] = frozenset()
+) -> list[RegoPackage]:
+    """Selected packages with conftest result rules.
+
+    A package declared in one of `combine_files` is evaluated conftest
+    `--combine` style (unless it declares `input_mode := "repo"`).
+    """
     return [
-        RegoPackage(name, path, tuple(r for r in RESULT_RULES if r in rules), repo_mode)
-        for name, (path, rules, repo_mode) in sorted(by_name.items())
-        if rules
+        RegoPackage(
+            pkg.name,
+            pkg.path,
+            tuple(pkg.rules),
+            pkg.repo_mode,
+            exceptions=pkg.has_exceptions,
+            combine=not pkg.repo_mode and bool(pkg.files & combine_files),
+        )
+        for pkg in collected
+        if pkg.rules and _namespace_selected(pkg.name, namespaces)
     ]
 
 
-def _collector_source(packages: Sequence[RegoPackage]) -> str:
-    """Generated Rego that gathers every package's result sets in one value."""
-    lines = [f"package {COLLECTOR_PACKAGE}", "import rego.v1", ""]
+def _collector_source(packages: Sequence[RegoPackage], package: str = COLLECTOR_PACKAGE) -> str:
+    """Generated Rego that gathers every package's result sets (and exceptions) in one value."""
+    lines = [f"package {package}", "import rego.v1", ""]
     entries = []
     for i, pkg in enumerate(packages):
-        fields = ", ".join(f'"{rule}": [x | some x in data.{pkg.name}.{rule}]' for rule in pkg.rules)
-        lines.append(f"p{i} := {{{fields}}}")
+        fields = [f'"{rule}": [x | some x in data.{pkg.name}.{rule}]' for rule in pkg.rules]
+        if pkg.exceptions:
+            fields.append(f'"{EXCEPTION_RULE}": [x | some r in data.{pkg.name}.{EXCEPTION_RULE}; some x in r]')
+        lines.append(f"p{i} := {{{', '.join(fields)}}}")
         entries.append(f'"{pkg.name}": p{i}')
     lines.append(f"results := {{{', '.join(entries)}}}")
     return "\n".join(lines) + "\n"
@@ -142,6 +156,7 @@ class RegoPolicySet:
         self.repo_packages = repo_packages
         self.base_data = base_data
         self.environment = environment
+        self.portability: list[PortabilityNote] = []  # team policy lines OPA would decide differently
         # The builder holds the sources, not `self`: no reference cycle, so the set
         # (and this thread's engines) is freed when its last user drops it, never
         # later by the cycle collector on some other thread.
@@ -157,20 +172,31 @@ class RegoPolicySet:
         params: dict[str, Any] | None = None,
         environment: str | None = None,
         root: Path | None = None,
+        combine: Sequence[str | Path] = (),
     ) -> RegoPolicySet:
         """Parse every policy once (a syntax error is a PolicyError naming file and line)."""
         policies, data = load_sources(paths, data_paths, root)
         if params:
             data = deep_merge(data, {"cdgate_params": params})
-        packages = _find_packages(policies, namespaces)
-        doc_pkgs = [p for p in packages if not p.repo_mode]
-        repo_pkgs = [p for p in packages if p.repo_mode]
+        new_engine(policies, {})  # syntax errors as PolicyError naming file and line, before reading rules
+        combine_files = frozenset(load_sources(combine, (), root)[0]) if combine else frozenset()
+        collected = collect_rules(policies)
+        packages = _find_packages(collected, namespaces, combine_files)
+        # a team's path that collects nothing checks nothing; the bundled set may be narrowed away by --namespace
+        _require_rules([p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR], collected, namespaces, root)
+        if not packages:
+            raise PolicyError(
+                f"no Rego rule to evaluate: no package under {', '.join(namespaces)} defines deny, violation or warn",
+                hint="check rego.namespaces (or --namespace) against the packages of your policies",
+            )
+        doc_pkgs = [p for p in packages if not p.repo_mode and not p.combine]
+        repo_pkgs = [p for p in packages if p.repo_mode or p.combine]
         policies["<cdgate collector: documents>"] = _collector_source(doc_pkgs)
-        repo_collector = _collector_source(repo_pkgs).replace(
-            f"package {COLLECTOR_PACKAGE}", f"package {COLLECTOR_PACKAGE}_repo"
-        )
-        policies["<cdgate collector: repo>"] = repo_collector
+        policies["<cdgate collector: repo>"] = _collector_source(repo_pkgs, f"{COLLECTOR_PACKAGE}_repo")
         policy_set = cls(policies, doc_pkgs, repo_pkgs, data, environment)
+        team = [p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR]
+        for shown, text in load_sources(team, (), root)[0].items() if team else ():
+            policy_set.portability.extend(portability_notes(shown, text))
         policy_set.engine_for(environment)  # parse now, on this thread: errors surface at compile time
         return policy_set
 
@@ -211,6 +237,8 @@ class RegoPolicySet:
                 request.advance(len(docs))
             if self.repo_packages:
                 results.extend(self._evaluate_repo(engine, docs))
+        if resources:
+            results.extend(_portability_result(note) for note in self.portability)
         return results
 
     def _evaluate_document(self, engine: Any, doc: Document) -> list[RawResult]:
@@ -241,10 +269,10 @@ class RegoPolicySet:
         return results
 
     def _evaluate_repo(self, engine: Any, docs: Sequence[Document]) -> list[RawResult]:
-        payload = {
-            "documents": [
-                {"index": i, "path": d.path, "contents": d.obj} for i, d in enumerate(docs)
-            ]
+        """Repo-mode packages see `{"documents": [...]}`; conftest `--combine` ones `[{"path", "contents"}]`."""
+        payloads = {
+            False: {"documents": [{"index": i, "path": d.path, "contents": d.obj} for i, d in enumerate(docs)]},
+            True: [{"path": d.path, "contents": d.obj} for d in docs],
         }
 
         def locate(item: Any) -> Document | None:
@@ -254,19 +282,24 @@ class RegoPolicySet:
             return None
 
         results: list[RawResult] = []
-        try:
-            engine.set_input_json(json.dumps(payload, default=str))
-        except BaseException as exc:
-            reraise_interrupts(exc)
-            return [self._error(pkg, exc, None) for pkg in self.repo_packages]
-        for i, pkg in enumerate(self.repo_packages):
+        for combine, payload in payloads.items():
+            selected = [(i, pkg) for i, pkg in enumerate(self.repo_packages) if pkg.combine is combine]
+            if not selected:
+                continue
             try:
-                value = json.loads(engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}_repo.p{i}"))
+                engine.set_input_json(json.dumps(payload, default=str))
             except BaseException as exc:
                 reraise_interrupts(exc)
-                results.append(self._error(pkg, exc, None))
+                results.extend(self._error(pkg, exc, None) for _, pkg in selected)
                 continue
-            results.extend(self._to_results({pkg.name: value}, [pkg], locate))
+            for i, pkg in selected:
+                try:
+                    value = json.loads(engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}_repo.p{i}"))
+                except BaseException as exc:
+                    reraise_interrupts(exc)
+                    results.append(self._error(pkg, exc, None))
+                    continue
+                results.extend(self._to_results({pkg.name: value}, [pkg], locate))
         return results
 
     def _to_results(
@@ -277,9 +310,13 @@ class RegoPolicySet:
             return results
         for pkg in packages:
             sets = value.get(pkg.name) or {}
+            excepted = set(map(str, sets.get(EXCEPTION_RULE) or []))
             for rule in pkg.rules:
                 for item in sets.get(rule) or []:
-                    results.append(self._result(pkg, rule, item, locate(item)))
+                    result = self._result(pkg, rule, item, locate(item))
+                    if exception_name(rule) in excepted:
+                        result = _excepted(result, rule)
+                    results.append(result)
         return results
 
     def _result(self, pkg: RegoPackage, rule: str, item: Any, doc: Document | None) -> RawResult:
@@ -302,7 +339,7 @@ class RegoPolicySet:
 
 def result_from_item(pkg: RegoPackage, rule: str, item: Any, doc: Document | None) -> RawResult:
     """One entry of a deny/violation/warn set as a RawResult (shared with the remote OPA engine)."""
-    level = Level.WARN if rule == "warn" else Level.DENY
+    level = Level.WARN if is_warning(rule) else Level.DENY
     if not isinstance(item, dict):
         return RawResult(ENGINE, pkg.name, str(item), level, document=doc, policy_path=pkg.path)
     message = item.get("msg") or item.get("message") or json.dumps(item, sort_keys=True)
@@ -336,6 +373,53 @@ def _build_engine(sources: dict[str, str], base_data: dict[str, Any], environmen
     return new_engine(sources, data)
 
 
+def _portability_result(note: PortabilityNote) -> RawResult:
+    """A team policy line regorus and real OPA decide differently, as a note at that line."""
+    return RawResult(
+        ENGINE,
+        "portability",
+        note.message,
+        Level.WARN,
+        rule_id=PORTABILITY_RULE,
+        location=SourceLocation(path=note.path, start_line=note.line, end_line=note.line),
+        properties={"reference": note.reference, "construct": note.construct},
+    )
+
+
+def _excepted(result: RawResult, rule: str) -> RawResult:
+    """A result a conftest `exception` rule suppresses: kept visible as an info note, never a failure."""
+    return replace(
+        result,
+        level=Level.WARN,
+        severity="info",
+        message=f"excepted by conftest exception {exception_name(rule)!r} ({result.policy}.{EXCEPTION_RULE}): {result.message}",
+        properties={**result.properties, "conftest_exception": exception_name(rule), "rule": rule},
+    )
+
+
+def _require_rules(
+    paths: Sequence[str | Path], collected: Sequence[PackageRules], namespaces: Sequence[str], root: Path | None
+) -> None:
+    """Every configured policy path must contribute a result rule: a set that collects nothing checks nothing."""
+    evaluated = [p for p in collected if p.rules and _namespace_selected(p.name, namespaces)]
+    for path in paths:
+        files = set(load_sources([path], (), root)[0])
+        if any(pkg.files & files for pkg in evaluated):
+            continue
+        shown = _display(Path(path), root)
+        reason = (
+            "it holds no .rego policy"
+            if not files
+            else "no deny/violation/warn rule (conftest naming: deny, deny_<name>, violation_<name>, "
+            f"warn_<name>) in a package under {', '.join(namespaces)}"
+        )
+        raise PolicyError(
+            f"no rule to evaluate in {shown}: {reason}",
+            path=shown,
+            hint="name result rules as conftest does, or add the package's namespace to rego.namespaces in gate.yaml",
+        )
+
+
 def compile_for_profile(profile: Profile, root: Path) -> RegoPolicySet | None:
     """The engine factory: bundled and team Rego from the profile, or None when there is none."""
     if profile.rego.engine != "regorus":
@@ -353,4 +437,5 @@ def compile_for_profile(profile: Profile, root: Path) -> RegoPolicySet | None:
         params=profile.rego.params,
         environment=profile.environment,
         root=root,
+        combine=profile.rego.policies if profile.rego.combine else (),
     )

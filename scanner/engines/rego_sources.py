@@ -27,11 +27,12 @@ class PolicySources:
     data: tuple[Path, ...]
 
 
-def discover(paths: Iterable[Path | str]) -> PolicySources:
+def discover(paths: Iterable[Path | str], *, require_policies: bool = True) -> PolicySources:
     """Find `.rego` and data files under `paths` (files or directories).
 
     Hidden directories (`.git`, `.venv`) are skipped. A path that does not
-    exist is a PolicyError rather than an empty, "passing" run.
+    exist is a PolicyError rather than an empty, "passing" run, and so is a
+    policy directory without Rego (`require_policies=False` for data directories).
     """
     policies: set[Path] = set()
     data: set[Path] = set()
@@ -45,7 +46,7 @@ def discover(paths: Iterable[Path | str]) -> PolicySources:
                 policies.add(path)
             elif path.suffix in DATA_SUFFIXES:
                 data.add(path)
-        if root.is_dir() and not any(p.suffix == ".rego" for p in candidates):
+        if require_policies and root.is_dir() and not any(p.suffix == ".rego" for p in candidates):
             raise PolicyError("policy directory holds no .rego files", path=str(raw), hint=_no_policies_hint(candidates))
     return PolicySources(tuple(sorted(policies)), tuple(sorted(data)))
 

@@ -17,6 +17,7 @@ from scanner.engines.per_thread import reraise_interrupts
 from scanner.engines.registry import compile_engines
 from scanner.gates.base import GateContext, GateRun, resource_documents
 from scanner.gates.results import engine_failure
+from scanner.gates.generated_secrets import reclassify_generated_secrets
 from scanner.profile import Profile
 
 GATE = "manifest"
@@ -48,7 +49,7 @@ class ManifestGate:
         else:
             with context.progress(len(resources) * len(self.engines), "Evaluating policies") as advance:
                 raw = self.evaluate(EvaluationRequest(resources, context.environment, context.admission, advance))
-        return GateRun(raw=raw, checked=len(resources))
+        return GateRun(raw=reclassify_generated_secrets(raw), checked=len(resources))
 
 
 def create(profile: Profile, root: Path) -> ManifestGate:

@@ -73,6 +73,9 @@ def run_check(request: CheckRequest) -> Verdict:
             mode=request.mode,
             max_file_bytes=profile.inputs.max_file_bytes,
             skip=request.skip,
+            allow_empty=profile.inputs.allow_empty,
+            include_test_hooks=profile.inputs.include_test_hooks,
+            default_namespace=profile.inputs.default_namespace,
         ),
     )
     input_gate = GateResult(
@@ -94,7 +97,9 @@ def run_check(request: CheckRequest) -> Verdict:
     results = [input_gate, *run_gates(gates, context)]
 
     stage("applying profile")
-    return fold_verdict(results, context, started=started, documents=len(loaded.documents))
+    verdict = fold_verdict(results, context, started=started, documents=len(loaded.documents))
+    verdict.notices[:0] = loaded.notices
+    return verdict
 
 
 def run_gates(gates: Sequence[Gate], context: GateContext) -> list[GateResult]:

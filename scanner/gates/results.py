@@ -16,6 +16,7 @@ from typing import Any
 from scanner.catalog import Catalog, Rule
 from scanner.engines.base import Level, RawResult, SourceLocation
 from scanner.findings import Finding, Location, Outcome, Severity
+from scanner.inputs.document import parse_json_path
 from scanner.inputs.problems import InputProblem
 
 UNCATALOGUED_SEVERITY = Severity.HIGH
@@ -23,6 +24,8 @@ ERROR_SEVERITY = Severity.CRITICAL
 ENGINE_ERROR_RULE = "CDG-ERR-003"
 PARSE_ERROR_RULE = "CDG-ERR-001"
 RENDER_ERROR_RULE = "CDG-ERR-002"
+NOTHING_CHECKED_RULE = "CDG-ERR-004"
+_PROBLEM_RULES = {"render": RENDER_ERROR_RULE, "nothing": NOTHING_CHECKED_RULE}
 INPUT_ENGINE = "cdgate"
 
 _OUTCOMES = {Level.DENY: Outcome.FAIL, Level.WARN: Outcome.WARN, Level.ERROR: Outcome.ERROR}
@@ -60,19 +63,19 @@ def _location(raw: RawResult) -> Location:
             end_line=own.end_line if own.end_line is not None else own.start_line,
             kind=own.kind or (doc.kind if doc else None),
             namespace=own.namespace or (doc.namespace if doc else None),
-            name=own.name or (doc.name if doc else None),
+            name=own.name or ((doc.identity_name or doc.name) if doc else None),
             json_path=raw.json_path,
         )
     if doc is not None:
-        line = doc.line_for(raw.json_path) if raw.json_path else doc.start_line
+        path, line = doc.source_for(raw.json_path) if raw.json_path else (doc.path, doc.start_line)
         end = line if raw.json_path else doc.end_line
         return Location(
-            path=doc.path,
+            path=path,
             start_line=line,
             end_line=max(end, line),
             kind=doc.kind,
             namespace=doc.namespace,
-            name=doc.name,
+            name=doc.identity_name or doc.name,
             json_path=raw.json_path,
         )
     return Location(path=raw.policy_path or raw.policy, start_line=raw.policy_line, end_line=raw.policy_line)
@@ -88,6 +91,10 @@ def finding_from_raw(raw: RawResult, catalog: Catalog, gate: str, environment: s
         properties["description"] = rule.description
     if doc is not None and doc.rendered_from:
         properties["rendered_from"] = doc.rendered_from
+    if doc is not None and raw.json_path and doc.values_origin:
+        sources = doc.values_origin.get(parse_json_path(raw.json_path))
+        if sources:  # the template line splices the value in: name the values it came from
+            properties["values_files"] = list(sources)
     return Finding(
         rule_id=rule_id,
         severity=_severity(raw, rule),
@@ -113,7 +120,7 @@ def raw_from_problem(problem: InputProblem) -> RawResult:
         policy=problem.kind,
         message=message,
         level=Level.ERROR if problem.blocking else Level.WARN,
-        rule_id=RENDER_ERROR_RULE if problem.kind == "render" else PARSE_ERROR_RULE,
+        rule_id=_PROBLEM_RULES.get(problem.kind, PARSE_ERROR_RULE),
         location=SourceLocation(path=problem.path, start_line=problem.line, end_line=problem.line, column=problem.column),
         severity=None if problem.blocking else Severity.INFO.value,
         properties={"problem": problem.kind, "column": problem.column},

@@ -71,6 +71,14 @@ class Document:
     origin: str = "manifest"  # manifest | helm | kustomize | json
     rendered_from: str | None = None
     scope: str | None = None
+    # Secret value paths (`("data", key)`) a render generated, found nowhere in the repository
+    generated_values: frozenset[JsonPath] = frozenset()
+    # the name findings are identified by when a render randomises it (`web-test-*`), else None
+    identity_name: str | None = None
+    # fields set by another file than `path` (a Kustomize overlay patch, `images:`...): path -> (file, line)
+    field_sources: dict[JsonPath, tuple[str, int]] = field(default_factory=dict)
+    # Helm fields no template line writes (spliced from values or a helper): path -> values files of the render
+    values_origin: dict[JsonPath, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def kind(self) -> str | None:
@@ -99,6 +107,23 @@ class Document:
     def is_resource(self) -> bool:
         """True for a Kubernetes-shaped object (has apiVersion and kind)."""
         return isinstance(self.obj, dict) and bool(self.kind) and bool(self.api_version)
+
+    def source_for(self, json_path: Iterable[str | int] | str | None) -> tuple[str, int]:
+        """File and line of a field: the file that set it (`field_sources`) or this document's.
+
+        The deepest known prefix wins; at equal depth the file that set the
+        field wins over the file that first defined it.
+        """
+        if json_path is None or not self.field_sources:
+            return self.path, self.line_for(json_path)
+        parts = parse_json_path(json_path)
+        for end in range(len(parts), 0, -1):
+            source = self.field_sources.get(parts[:end])
+            if source is not None:
+                return source
+            if parts[:end] in self.line_map:
+                return self.path, self.line_map[parts[:end]]
+        return self.path, self.start_line
 
     def line_for(self, json_path: Iterable[str | int] | str | None) -> int:
         """Line of the deepest existing prefix of `json_path`, else the doc start.

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from scanner.inputs.chart_deps import StagedChart
 from scanner.inputs.document import Document
+from scanner.inputs.helm_markers import apply_marked_lines, marked_for, render_marked
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
+from scanner.inputs.render_identity import is_test_hook, mask_clock_names, mask_varying_names
+from scanner.inputs.secret_provenance import chart_text, mark_generated_secret_values
 from scanner.inputs.template_lines import TemplateLines
 from scanner.inputs.values import environment_values_files, layered_values
 from scanner.inputs.yamlpos import load_yaml_documents
@@ -37,6 +41,9 @@ class HelmRender:
     release_name: str
     namespace: str
     values: dict[str, Any]
+    root: Path | None = None  # real scanned root: `file://` dependencies must stay inside it
+    include_test_hooks: bool = False  # evaluate `helm.sh/hook: test` resources (Argo CD does not deploy them)
+    values_sources: tuple[str, ...] = ()  # values files (and `--set`) fed to the render, for findings
 
 
 def chart_values(
@@ -58,27 +65,51 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
 
     `show` turns an absolute path into the path findings print (repo-relative).
     """
+    from scanner.inputs.chart_deps import stage_chart
+
+    result = LoadResult()
+    try:
+        staged = stage_chart(request.chart_dir, request.root or request.chart_dir, show)
+    except InputProblemError as exc:
+        result.problems.append(exc.to_problem())
+        return result
+    try:
+        return _render_staged(request, staged, show, max_bytes)
+    finally:
+        staged.cleanup()
+
+
+def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Path], str], max_bytes: int) -> LoadResult:
     import helm_python
 
     chart_shown = show(request.chart_dir)
     result = LoadResult()
     try:
-        chart = helm_python.Chart.load(str(request.chart_dir))
+        chart = helm_python.Chart.load(str(staged.render_dir))
         rendered: dict[str, str] = chart.render(
-            request.values,
-            name=request.release_name,
-            namespace=request.namespace,
-            is_install=True,
+            request.values, name=request.release_name, namespace=request.namespace, is_install=True
         )
+        # a second render shows what randAlphaNum, uuidv4, now, genCA... change (identity only)
+        again: dict[str, str] = chart.render(
+            request.values, name=request.release_name, namespace=request.namespace, is_install=True
+        )
+
+        def render_copy(directory: Path) -> dict[str, str]:
+            copy = helm_python.Chart.load(str(directory))
+            return copy.render(request.values, name=request.release_name, namespace=request.namespace, is_install=True)
+
+        marked = render_marked(staged.render_dir, render_copy)  # exact template lines (helm_markers)
     except helm_python.HelmError as exc:
-        result.problems.append(_render_problem(request.chart_dir, chart_shown, str(exc), show).to_problem())
+        result.problems.append(_render_problem(staged, chart_shown, str(exc), show).to_problem())
         return result
 
-    resolver = _TemplateFiles(request.chart_dir)
+    resolver = _TemplateFiles(staged.render_dir)
     for template_name, text in sorted(rendered.items()):
         if template_name.endswith(_NOT_MANIFESTS) or not text.strip():
             continue
         template_file = resolver.file_for(template_name)
+        if template_file is not None:
+            template_file = staged.original(template_file)
         if template_file is None or not template_file.is_file():
             # a packaged (.tgz) subchart: point at the Chart.yaml that pulls it in
             template_file = request.chart_dir / "Chart.yaml"
@@ -98,8 +129,62 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
             result.problems.append(exc.to_problem())
             continue
         _point_at_template(documents, template_file, max_bytes)
-        result.documents.extend(expand_lists(documents))
+        marked_text = marked_for(marked, template_name)
+        if marked_text is not None and template_file.name != "Chart.yaml":
+            spliced = apply_marked_lines(documents, marked_text, shown, _template_text(template_file, max_bytes))
+            for document, paths in zip(documents, spliced):
+                document.values_origin = {path: request.values_sources for path in paths}
+        documents = expand_lists(documents)
+        if again.get(template_name, text) != text:
+            _mask_varying_names(documents, again[template_name], shown)
+        if template_file.name != "Chart.yaml":
+            mask_clock_names(documents, _template_text(template_file, max_bytes).splitlines())
+        if not request.include_test_hooks:
+            documents = _without_test_hooks(documents, chart_shown, result)
+        result.documents.extend(documents)
+    if any(d.kind == "Secret" for d in result.documents):
+        corpus = chart_text(staged.render_dir, _leaf_strings(request.values))
+        mark_generated_secret_values(result.documents, corpus)
     return result
+
+
+def _template_text(template_file: Path, max_bytes: int) -> str:
+    try:
+        return read_text_capped(template_file, str(template_file), max_bytes)
+    except InputProblemError:
+        return ""
+
+
+def _mask_varying_names(documents: list[Document], second_text: str, shown: str) -> None:
+    try:
+        second = expand_lists(load_yaml_documents(second_text, shown, origin="helm"))
+    except InputProblemError:
+        return
+    mask_varying_names([d for d in documents if d.is_resource], [d for d in second if d.is_resource])
+
+
+def _without_test_hooks(documents: list[Document], chart_shown: str, result: LoadResult) -> list[Document]:
+    kept = []
+    for document in documents:
+        if is_test_hook(document):
+            result.notices.append(
+                f"{document.path}: Helm test hook {document.kind}/{document.name} of chart {chart_shown} not "
+                "evaluated (helm.sh/hook: test runs only on `helm test`; Argo CD does not deploy it); "
+                "set inputs.include_test_hooks: true in gate.yaml to check it"
+            )
+            result.skipped.append((document.path, f"Helm test hook {document.kind}/{document.name}"))
+        else:
+            kept.append(document)
+    return kept
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    """Every string in the user values (what `--set` and values files put into the render)."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaf_strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def _point_at_template(documents: list[Document], template_file: Path, max_bytes: int) -> None:
@@ -166,14 +251,14 @@ def _chart_name(chart_yaml: Path) -> str | None:
     return None
 
 
-def _render_problem(chart_dir: Path, chart_shown: str, message: str, show: Callable[[Path], str]) -> InputProblemError:
+def _render_problem(staged: StagedChart, chart_shown: str, message: str, show: Callable[[Path], str]) -> InputProblemError:
     """A render/load error as a problem at the template and line Helm names."""
     path, line, column = f"{chart_shown}/Chart.yaml", None, None
     match = _HELM_POSITION.search(message)
     if match:
-        template_file = _TemplateFiles(chart_dir).file_for(match.group("file"))
+        template_file = _TemplateFiles(staged.render_dir).file_for(match.group("file"))
         if template_file is not None:
-            path = show(template_file)
+            path = show(staged.original(template_file))
         line = int(match.group("line"))
         column = int(match.group("column")) if match.group("column") else None
     return InputProblemError(

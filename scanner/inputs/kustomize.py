@@ -8,9 +8,9 @@ there). It runs as a subprocess with a timeout; a failure or timeout is a
 Each rendered resource points at the file that defines it: the base or
 overlay YAML listed under `resources` whose kind and name match (names may
 have gained a `namePrefix`/`nameSuffix`), and takes that file's line map.
-Fields added by patches therefore land on the closest enclosing line of the
-defining file. Generated resources (configMapGenerator...) point at the
-kustomization file.
+Fields set by patches, `images:`, name affixes or `replicas:` point at the
+overlay or component file that set them (`kustomize_sources`). Generated
+resources (configMapGenerator...) point at the kustomization file.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from scanner.inputs.document import Document
+from scanner.inputs.document import Document, JsonPath
 from scanner.inputs.limits import KUSTOMIZE_TIMEOUT_S, read_text_capped
 from scanner.inputs.problems import InputProblemError, LoadResult
 from scanner.inputs.yamlpos import load_yaml_documents
@@ -87,6 +87,9 @@ def render_kustomization(
     sources = _SourceIndex(request.directory, show, max_bytes)
     for document in documents:
         sources.point_at_source(document)
+    from scanner.inputs.kustomize_sources import OverlaySources
+
+    OverlaySources(request.directory, show, max_bytes).apply(documents)  # fields set by patches, images...
     result.documents.extend(documents)
     return result
 
@@ -185,7 +188,7 @@ class _SourceIndex:
             document.start_line = document.end_line = 1
             return
         document.path = source.path
-        document.line_map = dict(source.line_map)
+        document.line_map = _aligned_line_map(document.obj, source)
         document.start_line, document.end_line = source.start_line, source.end_line
 
     def _find(self, kind: str | None, name: str | None) -> Document | None:
@@ -200,3 +203,44 @@ class _SourceIndex:
                 if best is None or len(source_name) > len(best.name or ""):
                     best = documents[0]
         return best
+
+
+def _aligned_line_map(rendered: Any, source: Document) -> dict[JsonPath, int]:
+    """Lines of the rendered object's fields in the source file.
+
+    Kustomize moves list items a strategic merge patch touched, so items are
+    matched by `name` (containers, env, volumes, ports...) before position.
+    """
+    line_map: dict[JsonPath, int] = {(): source.start_line}
+
+    def walk(value: Any, original: Any, path: JsonPath, source_path: JsonPath | None) -> None:
+        line = source.line_map.get(source_path) if source_path is not None else None
+        line_map[path] = line if line is not None else line_map.get(path[:-1], source.start_line)
+        if isinstance(value, dict):
+            for key, child in value.items():
+                has = isinstance(original, dict) and key in original
+                walk(child, original.get(key) if has else None, (*path, key),
+                     (*source_path, key) if has and source_path is not None else None)
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                match = _matching_index(child, original, index)
+                walk(child, original[match] if match is not None else None, (*path, index),
+                     (*source_path, match) if match is not None and source_path is not None else None)
+
+    if isinstance(rendered, dict):
+        for key, child in rendered.items():
+            has = isinstance(source.obj, dict) and key in source.obj
+            walk(child, source.obj.get(key) if has else None, (key,), (key,) if has else None)
+    return line_map
+
+
+def _matching_index(item: Any, original: Any, index: int) -> int | None:
+    if not isinstance(original, list) or not original:
+        return None
+    name = item.get("name") if isinstance(item, dict) else None
+    if name is not None:
+        for i, candidate in enumerate(original):
+            if isinstance(candidate, dict) and candidate.get("name") == name:
+                return i
+        return None
+    return index if index < len(original) else None

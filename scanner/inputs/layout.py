@@ -15,6 +15,8 @@ The rules (also in docs/inputs.md):
   scanned; without one every environment is, with scope = the folder name.
   Helm values files there (`values*.yaml`, `*.values.yaml`, `<chart>.yaml`,
   `<chart>/values.yaml`) are consumed when rendering charts, not scanned.
+- `.jsonnet` files are rendered (Argo CD's directory source does); `.libsonnet`
+  files are only imported.
 - Other `.yaml`, `.yml` and `.json` files are plain manifests. Hidden files
   and folders, `node_modules`, and symlinks that leave the scanned root are
   skipped (the latter reported); symlink loops are detected, not followed.
@@ -36,6 +38,7 @@ from scanner.inputs.problems import InputProblem
 
 MODES = ("auto", "manifests", "helm", "kustomize")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+JSONNET_SUFFIX = ".jsonnet"
 SKIPPED_DIR_NAMES = {"node_modules", "__pycache__"}
 ENVIRONMENTS_DIR = "environments"
 _VALUES_NAME = re.compile(r"^(values([-_.].*)?|.*[-_.]values)\.ya?ml$")
@@ -43,6 +46,14 @@ _VALUES_NAME = re.compile(r"^(values([-_.].*)?|.*[-_.]values)\.ya?ml$")
 
 @dataclass(frozen=True)
 class ManifestFile:
+    path: Path
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class JsonnetFile:
+    """A `.jsonnet` file, rendered as Argo CD's directory source renders it."""
+
     path: Path
     scope: str | None = None
 
@@ -59,7 +70,7 @@ class KustomizeDir:
     environment: str | None
 
 
-PlanItem = ManifestFile | ChartDir | KustomizeDir
+PlanItem = ManifestFile | JsonnetFile | ChartDir | KustomizeDir
 
 
 @dataclass
@@ -267,6 +278,8 @@ class LayoutWalker:
                     self._walk_environments(path, boundary)
                 else:
                     self._walk(path, boundary, scope)
+            elif path.suffix.lower() == JSONNET_SUFFIX and self.mode == "auto":
+                self._add_file(path, target, scope)
             elif path.suffix.lower() in MANIFEST_SUFFIXES:
                 if self.mode == "auto" and scope and is_values_file(path, self._chart_names_near(path)):
                     self.plan.skipped.append((self.show(path), f"Helm values for environment {scope}"))
@@ -305,7 +318,10 @@ class LayoutWalker:
             self.plan.skipped.append((self.show(path), "same file already loaded through another path"))
             return
         self._seen_files.add(real)
-        self.plan.items.append(ManifestFile(path, scope))
+        if path.suffix.lower() == JSONNET_SUFFIX:
+            self.plan.items.append(JsonnetFile(path, scope))
+        else:
+            self.plan.items.append(ManifestFile(path, scope))
 
     def _add_kustomize(self, app_dir: Path, scope: str | None = None) -> None:
         for render_dir, overlay_scope in kustomize_render_dirs(app_dir.resolve(), self.environment):

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scanner.inputs.document import Document
-from scanner.inputs.layout import ChartDir, KustomizeDir, LayoutWalker, ManifestFile
+from scanner.inputs.argocd_destinations import Destinations, read_destinations
+from scanner.inputs.emptiness import nothing_checked
+from scanner.inputs.layout import ChartDir, JsonnetFile, KustomizeDir, LayoutWalker, ManifestFile, PlanItem
 from scanner.inputs.limits import DEFAULT_MAX_FILE_BYTES, read_text_capped
 from scanner.inputs.problems import InputProblem, InputProblemError, LoadResult
 from scanner.inputs.skipping import PathSkipper
@@ -36,7 +38,10 @@ class LoadOptions:
     mode: str = "auto"  # auto | manifests | helm | kustomize (override detection)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     helm_release_name: str | None = None  # default: chart directory name
-    helm_namespace: str | None = None  # default: "default", as Helm's
+    helm_namespace: str | None = None  # default: the Argo CD destination, inputs.default_namespace, "default"
+    allow_empty: bool = False  # a target that yields no resource is a notice, not an error (exit 2)
+    include_test_hooks: bool = False  # evaluate Helm `helm.sh/hook: test` resources
+    default_namespace: str | None = None  # for namespaced resources no Argo CD Application places
     skip: PathSkipper = PathSkipper()  # --skip-dirs / --skip-files
 
 
@@ -73,43 +78,46 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     show = PathDisplay(options.root)
     set_values = parse_set_values(list(options.set_values))  # ConfigError on bad syntax
     walker = LayoutWalker(show.root, options.environment, options.mode, show)
+    spans: dict[Path, tuple[int, int, list[InputProblem]]] = {}  # target -> its plan items, walk problems
     for target in targets:
+        first_item, first_problem = len(walker.plan.items), len(walker.plan.problems)
         try:
             walker.add_target(Path(target))
         except (OSError, RuntimeError) as exc:  # a race or a loop the walker did not foresee
             walker.plan.problems.append(
                 InputProblem(show(Path(target)), None, None, f"cannot scan: {exc}", "check the path and its symlinks", "io")
             )
+        spans[Path(target)] = (first_item, len(walker.plan.items), walker.plan.problems[first_problem:])
     plan = walker.plan
 
+    # plain manifests first: their Argo CD Applications say where the rest is deployed
     result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
-    for item in plan.items:
-        if options.skip and _skipped(item, options.skip, show, result):
-            continue
-        try:
-            if isinstance(item, ManifestFile):
-                _load_manifest(item, options, show, result)
-            elif isinstance(item, ChartDir):
-                result.extend(_render_chart(item, options, set_values, show))
-            elif isinstance(item, KustomizeDir):
-                from scanner.inputs.kustomize import KustomizeRender, render_kustomization
+    taken = {i for i, item in enumerate(plan.items) if options.skip and _skipped(item, options.skip, show, result)}
+    manifests = {
+        i: _load_item(item, options, set_values, show, None)
+        for i, item in enumerate(plan.items) if isinstance(item, ManifestFile) and i not in taken
+    }
+    destinations = read_destinations((d for r in manifests.values() for d in r.documents), show.root_real)
 
-                request = KustomizeRender(item.render_dir, item.environment)
-                result.extend(render_kustomization(request, show, options.max_file_bytes))
-        except InputProblemError as exc:
-            result.problems.append(exc.to_problem())
-        except Exception as exc:  # noqa: BLE001 - fail closed, never a traceback
-            where = item.path if not isinstance(item, KustomizeDir) else item.render_dir
-            result.problems.append(
-                InputProblem(
-                    path=show(where),
-                    line=None,
-                    column=None,
-                    message=f"could not load: {type(exc).__name__}: {exc}",
-                    hint="this is a bug in cdgate; please report it with the file",
-                    kind="io",
-                )
-            )
+    for target, (first, last, walk_problems) in spans.items():
+        target_resources, target_blocked, target_told = 0, bool(walk_problems), False
+        for i in range(first, last):
+            if i in taken:  # listed in `skipped`; a target left with nothing to check is still an error
+                continue
+            item = plan.items[i]
+            loaded = manifests[i] if i in manifests else _load_item(item, options, set_values, show, destinations)
+            resources = sum(1 for d in loaded.documents if d.is_resource)
+            blocked = bool(loaded.blocking_problems)
+            if not resources and not blocked and not isinstance(item, ManifestFile):
+                what, where = _app_of(item)
+                loaded.problems.append(nothing_checked(where, show(where), what, options.allow_empty))
+                target_told = True
+            target_resources += resources
+            target_blocked = target_blocked or blocked
+            result.extend(loaded)
+        if not target_resources and not target_blocked and not target_told:
+            result.problems.append(nothing_checked(target, show(target), "target", options.allow_empty))
+    destinations.assign(result.documents, lambda d: _rendered_from(d, show), options.default_namespace)
     if options.skip:
         kept = [d for d in result.documents if options.skip.skips_file(d.path) is None]
         result.skipped += [(d.path, "matches --skip-dirs/--skip-files") for d in result.documents if d not in kept]
@@ -117,9 +125,9 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     return result
 
 
-def _skipped(item: ManifestFile | ChartDir | KustomizeDir, skip: PathSkipper, show: PathDisplay, result: LoadResult) -> bool:
+def _skipped(item: PlanItem, skip: PathSkipper, show: PathDisplay, result: LoadResult) -> bool:
     """True (with a `skipped` entry) when a --skip-dirs/--skip-files glob takes this item."""
-    if isinstance(item, ManifestFile):
+    if isinstance(item, (ManifestFile, JsonnetFile)):
         shown = show(item.path)
         pattern = skip.skips_file(shown)
     else:
@@ -129,6 +137,60 @@ def _skipped(item: ManifestFile | ChartDir | KustomizeDir, skip: PathSkipper, sh
         return False
     result.skipped.append((shown, f"matches skip glob {pattern!r}"))
     return True
+
+
+def _rendered_from(document: Document, show: PathDisplay) -> Path | None:
+    """The directory an Argo CD application would name as the document's source path."""
+    if document.rendered_from and document.origin != "jsonnet":
+        return (show.root / document.rendered_from).resolve()
+    return (show.root / document.path).parent.resolve()
+
+
+def _load_item(
+    item: PlanItem, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay, destinations: Destinations | None
+) -> LoadResult:
+    """One plan item's documents and problems; never raises."""
+    result = LoadResult()
+    try:
+        if isinstance(item, ManifestFile):
+            _load_manifest(item, options, show, result)
+        elif isinstance(item, JsonnetFile):
+            from scanner.inputs.jsonnet import JsonnetRender, render_jsonnet
+
+            result.extend(render_jsonnet(JsonnetRender(item.path, show.root_real, item.scope), show, options.max_file_bytes))
+        elif isinstance(item, ChartDir):
+            result.extend(_render_chart(item, options, set_values, show, destinations))
+        elif isinstance(item, KustomizeDir):
+            from scanner.inputs.kustomize import KustomizeRender, render_kustomization
+
+            request = KustomizeRender(item.render_dir, item.environment)
+            result.extend(render_kustomization(request, show, options.max_file_bytes))
+    except InputProblemError as exc:
+        result.problems.append(exc.to_problem())
+    except Exception as exc:  # noqa: BLE001 - fail closed, never a traceback
+        where = item.path if not isinstance(item, KustomizeDir) else item.render_dir
+        result.problems.append(
+            InputProblem(
+                path=show(where),
+                line=None,
+                column=None,
+                message=f"could not load: {type(exc).__name__}: {exc}",
+                hint="this is a bug in cdgate; please report it with the file",
+                kind="io",
+            )
+        )
+    return result
+
+
+def _app_of(item: PlanItem) -> tuple[str, Path]:
+    """What kind of rendered app an item is, and its path (for the nothing-to-check message)."""
+    if isinstance(item, ChartDir):
+        return "chart", item.path
+    if isinstance(item, KustomizeDir):
+        return "kustomize", item.render_dir
+    if isinstance(item, JsonnetFile):
+        return "jsonnet", item.path
+    return "target", item.path
 
 
 def load_file(path: Path, shown: str, *, scope: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Document]:
@@ -156,7 +218,9 @@ def _load_manifest(item: ManifestFile, options: LoadOptions, show: PathDisplay, 
     result.documents.extend(documents)
 
 
-def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> LoadResult:
+def _render_chart(
+    item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay, destinations: Destinations | None
+) -> LoadResult:
     from scanner.inputs.helm import HelmRender, chart_values, render_chart
 
     chart_dir = Path(item.path)
@@ -173,7 +237,22 @@ def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, An
         chart_dir=chart_dir.resolve(),
         environment=options.environment,
         release_name=options.helm_release_name or chart_dir.resolve().name,
-        namespace=options.helm_namespace or "default",
+        namespace=options.helm_namespace
+        or (destinations.namespace_for(chart_dir.resolve(), options.environment) if destinations else None)
+        or options.default_namespace
+        or "default",
         values=values,
+        root=show.root_real,
+        include_test_hooks=options.include_test_hooks,
+        values_sources=_values_sources(chart_dir.resolve(), options, set_values, show),
     )
     return render_chart(request, show, options.max_file_bytes)
+
+
+def _values_sources(chart_dir: Path, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> tuple[str, ...]:
+    """The values a chart was rendered with, lowest precedence first (named in findings on spliced fields)."""
+    from scanner.inputs.values import environment_values_files
+
+    files = [chart_dir / "values.yaml"] if (chart_dir / "values.yaml").is_file() else []
+    files += environment_values_files(chart_dir, show.root_real, options.environment) + [Path(v) for v in options.values_files]
+    return tuple(show(f) for f in files) + (("--set",) if set_values else ())

@@ -141,6 +141,8 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             evaluator = _EnvironmentRun(profile.for_environment(env), catalog, cache, key_context, request.today, profile_root)
             head_side = _render(units, head_files, head_root, env, evaluator.profile, catalog)
             base_side = _render(units, base_files, base_root, env, evaluator.profile, catalog)
+            if not profile.inputs.allow_empty:
+                head_side.problems.extend(_emptied_units(units, head_side, base_side, catalog))
             base_images = image_use_identities(base_side.all_documents)
             # Gates that run at head only (signature) look at documents with an image the change brings,
             # unless unchanged findings block too (--all): then at every document.
@@ -213,6 +215,10 @@ def _render(units: Sequence[Unit], files: RepoFiles, root: Path, env: str | None
         set_values=tuple(profile.inputs.set_values),
         values_files=tuple(profile.inputs.values),
         max_file_bytes=profile.inputs.max_file_bytes,
+        # a unit with nothing to check is judged against base (`_emptied_units`), not refused alone
+        allow_empty=True,
+        include_test_hooks=profile.inputs.include_test_hooks,
+        default_namespace=profile.inputs.default_namespace,
     )
     for unit in units:
         if not files.exists(unit.target):
@@ -221,6 +227,29 @@ def _render(units: Sequence[Unit], files: RepoFiles, root: Path, env: str | None
         side.documents[unit] = list(loaded.documents)
         side.problems.extend(finding_from_raw(raw_from_problem(p), catalog, INPUT_GATE) for p in loaded.problems)
     return side
+
+
+def _emptied_units(units: Sequence[Unit], head: _Side, base: _Side, catalog: Catalog) -> list[Finding]:
+    """Units the change leaves with nothing to check: at head no resource, at base some (or no unit at all).
+
+    A unit empty at both refs (a folder of non-resource YAML such as a version
+    registry) is not the change's doing and stays a notice; a chart the change
+    empties, or a new unit that renders nothing, is an error: nothing checked
+    is never a pass.
+    """
+    from scanner.inputs.emptiness import nothing_checked
+
+    found: list[Finding] = []
+    for unit, documents in head.documents.items():
+        if any(d.is_resource for d in documents):
+            continue
+        before = base.documents.get(unit)
+        if before is not None and not any(d.is_resource for d in before):
+            continue
+        problem = nothing_checked(Path(unit.target), unit.target, "target", allow_empty=False)
+        problem.message += " (it had resources at the base ref)" if before is not None else " (a new unit)"
+        found.append(finding_from_raw(raw_from_problem(problem), catalog, INPUT_GATE))
+    return found
 
 
 class _EnvironmentRun:

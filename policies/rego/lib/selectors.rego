@@ -30,8 +30,12 @@ _requirement(expr, labels) if {
 
 _requirement(expr, labels) if {
 	expr.operator == "NotIn"
-	not labels[expr.key] in _list(expr.values)
+	not _label_in(labels, expr.key, _list(expr.values)) # a missing label is "not in", as Kubernetes says
 }
+
+# A helper, not `not labels[key] in values`: real OPA evaluates `labels[key]`
+# outside the negation, so a missing label makes the expression undefined.
+_label_in(labels, key, values) if labels[key] in values
 
 _requirement(expr, labels) if {
 	expr.operator == "Exists"
