@@ -88,7 +88,9 @@ def run_check(request: CheckRequest) -> Verdict:
     results = [input_gate, *run_gates(gates, context)]
 
     stage("applying profile")
-    return fold_verdict(results, context, started=started, documents=len(loaded.documents))
+    verdict = fold_verdict(results, context, started=started, documents=len(loaded.documents))
+    verdict.notices.extend(f"not read for safety: {path}: {reason}" for path, reason in loaded.withheld)
+    return verdict
 
 
 def run_gates(gates: Sequence[Gate], context: GateContext) -> list[GateResult]:

@@ -80,7 +80,7 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
             )
     plan = walker.plan
 
-    result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
+    result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped), withheld=list(plan.withheld))
     for item in plan.items:
         try:
             if isinstance(item, ManifestFile):

@@ -46,6 +46,7 @@ class LoadResult:
     documents: list[Document] = field(default_factory=list)
     problems: list[InputProblem] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not read for safety
 
     @property
     def blocking_problems(self) -> list[InputProblem]:
@@ -55,6 +56,7 @@ class LoadResult:
         self.documents.extend(other.documents)
         self.problems.extend(other.problems)
         self.skipped.extend(other.skipped)
+        self.withheld.extend(other.withheld)
 
 
 class InputProblemError(InputError):
