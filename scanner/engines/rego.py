@@ -167,7 +167,10 @@ class RegoPolicySet:
         )
         policies["<cdgate collector: repo>"] = repo_collector
         policy_set = cls(policies, doc_pkgs, repo_pkgs, data, environment)
-        policy_set.engine_for(environment)  # parse now, on this thread: errors surface at compile time
+        from scanner.engines.rego_builtins import refuse_forbidden_calls
+
+        # parse now, on this thread: errors (and network/runtime builtins) surface at compile time
+        refuse_forbidden_calls(policy_set.engine_for(environment))
         return policy_set
 
     @property

@@ -74,7 +74,7 @@ def test_rego_builtin_needing_network_or_runtime_is_a_policy_error(tmp_path: Pat
         """,
     )
     profile(tmp_path, "rego:\n  bundled: false\n  policies: [policies]\n")
-    run = run_bounded("check", "pod.yaml", cwd=tmp_path)
+    run = run_bounded("check", "pod.yaml", "--profile", "gate.yaml", cwd=tmp_path)
     assert_contained(run, 2)
     assert "policies/team.rego" in run.output
     assert call.split("(")[0] in run.output
@@ -106,7 +106,7 @@ def test_kyverno_unknown_function_in_foreach_list_is_an_error(tmp_path: Path) ->
         """,
     )
     profile(tmp_path, "rego:\n  bundled: false\nkyverno:\n  policies: [kyverno]\n")
-    run = run_bounded("check", "pod.yaml", cwd=tmp_path)
+    run = run_bounded("check", "pod.yaml", "--profile", "gate.yaml", cwd=tmp_path)
     assert_contained(run, 2)
     assert "no_such_function" in run.output
 
