@@ -135,9 +135,13 @@ def _load_manifest(item: ManifestFile, options: LoadOptions, show: PathDisplay, 
 
 
 def _render_chart(item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay) -> LoadResult:
+    from scanner.inputs.containment import check_chart_files
     from scanner.inputs.helm import HelmRender, chart_values, render_chart
 
     chart_dir = Path(item.path)
+    real_chart = chart_dir.resolve()
+    boundary = show.root_real if show.root_real in real_chart.parents else real_chart
+    check_chart_files(chart_dir, boundary, show)  # Helm follows symlinks; refuse escapes first
     values = chart_values(
         chart_dir.resolve(),
         show.root_real,
