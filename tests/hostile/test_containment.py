@@ -88,3 +88,14 @@ def test_values_schema_with_local_definitions_still_renders(tmp_path: Path) -> N
     assert_contained(run, 0)
     gates = {g["name"]: g for g in json.loads(run.stdout)["gates"]}
     assert gates["inputs"]["documents"] == 1
+
+
+@pytest.mark.parametrize("literal", [SECRET, f"password {SECRET}"])
+def test_secret_generator_literal_is_never_echoed(tmp_path: Path, literal: str) -> None:
+    repo = tmp_path / "repo"
+    write(repo / "app/kustomization.yaml", f"secretGenerator:\n- name: s\n  literals:\n  - {json.dumps(literal)}\n")
+    out = tmp_path / "reports"
+    run = run_bounded("check", "app", "-f", "json", "--output-dir", str(out), cwd=repo, report_dir=out)
+    assert_contained(run, 2)
+    assert "kubectl kustomize app failed" in run.stdout and "<redacted>" in run.stdout
+    assert len(run.reports) == 5

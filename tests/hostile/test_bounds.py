@@ -1,0 +1,75 @@
+"""Issue 15, "crashes and hangs": input that would crash or run away ends in exit 2, in bounds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.fixtures import PRIVILEGED_POD, profile, write
+from tests.hostile.harness import assert_contained, run_bounded
+
+RECURSION = """\
+package main
+
+f(x) := f(x)
+
+deny contains msg if {
+    f(input.kind)
+    msg := "never"
+}
+"""
+
+HUGE_RANGE = """\
+package main
+
+deny contains msg if {
+    xs := [x | some x in numbers.range(1, 2000000000)]
+    count(xs) > 0
+    msg := "never"
+}
+"""
+
+
+def _rego_repo(tmp_path: Path, policy: str, documents: int = 1) -> None:
+    pods = [dict(PRIVILEGED_POD, metadata={"name": f"p{i}"}) for i in range(documents)]
+    write(tmp_path / "manifests/pods.yaml", "\n---\n".join(json.dumps(p) for p in pods))
+    write(tmp_path / "policies/team.rego", policy)
+    profile(tmp_path, "rego:\n  policies: [policies]\n")
+
+
+@pytest.mark.parametrize(("policy", "reason"), [(RECURSION, "crashed"), (HUGE_RANGE, "aborted")], ids=["recursion", "huge-range"])
+def test_runaway_rego_is_an_error_naming_the_policy(tmp_path: Path, policy: str, reason: str) -> None:
+    _rego_repo(tmp_path, policy)
+    run = run_bounded("check", "manifests", "--profile", "gate.yaml", "-f", "json", cwd=tmp_path)
+    assert_contained(run, 2)
+    errors = [f for f in json.loads(run.stdout)["findings"] if f["outcome"] == "error"]
+    assert [e["properties"].get("policy") for e in errors] == ["main"], errors
+    assert reason in errors[0]["message"] and "policies/team.rego" in errors[0]["message"]
+    assert errors[0]["location"]["path"] == "manifests/pods.yaml"
+
+
+def test_recursion_with_four_hundred_documents_ends(tmp_path: Path) -> None:
+    _rego_repo(tmp_path, RECURSION, documents=400)
+    run = run_bounded("check", "manifests", "--profile", "gate.yaml", "-q", cwd=tmp_path)
+    assert_contained(run, 2)
+
+
+def test_policy_test_with_recursion_reports_an_error_and_runs_the_rest(tmp_path: Path) -> None:
+    write(tmp_path / "policies/team.rego", RECURSION)
+    write(
+        tmp_path / "policies/team_test.rego",
+        """\
+        package main
+
+        test_recursion if {
+            count(deny) == 0 with input as {"kind": "Pod"}
+        }
+
+        test_after if { 1 == 1 }
+        """,
+    )
+    run = run_bounded("policy", "test", "policies", cwd=tmp_path)
+    assert_contained(run, 2)
+    assert "ERROR data.main.test_recursion" in run.stdout and "PASS data.main.test_after" in run.stdout
