@@ -61,19 +61,15 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
 
     `show` turns an absolute path into the path findings print (repo-relative).
     """
-    import helm_python
+    from scanner.inputs.helm_sandbox import HelmRenderFailed, RenderRequest, render_in_worker
 
     chart_shown = show(request.chart_dir)
     result = LoadResult()
-    try:
-        chart = helm_python.Chart.load(str(request.chart_dir))
-        rendered: dict[str, str] = chart.render(
-            request.values,
-            name=request.release_name,
-            namespace=request.namespace,
-            is_install=True,
+    try:  # in a worker process with a deadline and a memory limit: a chart is untrusted code
+        rendered = render_in_worker(
+            RenderRequest(request.chart_dir, request.values, request.release_name, request.namespace), chart_shown
         )
-    except helm_python.HelmError as exc:
+    except HelmRenderFailed as exc:
         result.problems.append(_render_problem(request.chart_dir, chart_shown, str(exc), show).to_problem())
         return result
 

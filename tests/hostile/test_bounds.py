@@ -73,3 +73,44 @@ def test_policy_test_with_recursion_reports_an_error_and_runs_the_rest(tmp_path:
     run = run_bounded("policy", "test", "policies", cwd=tmp_path)
     assert_contained(run, 2)
     assert "ERROR data.main.test_recursion" in run.stdout and "PASS data.main.test_after" in run.stdout
+
+
+def _chart(repo: Path, templates: dict[str, str], values: str = "") -> None:
+    write(repo / "chart/Chart.yaml", "apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    write(repo / "chart/values.yaml", values)
+    for name, text in templates.items():
+        write(repo / "chart/templates" / name, text)
+
+
+FINE_TEMPLATE = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("template", "values"),
+    [
+        ("data:\n  v: {{ tpl .Values.loop . | quote }}\n", 'loop: "{{ tpl .Values.loop . }}"\n'),
+        ("data:\n{{- range $i := until 100000000 }}\n  k{{ $i }}: x\n{{- end }}\n", ""),
+        ('data:\n  v: {{ repeat 2000000000 "x" | quote }}\n', ""),
+    ],
+    ids=["tpl-recursion", "range-until-1e8", "repeat-2e9"],
+)
+def test_runaway_helm_template_is_a_render_error_naming_the_template(tmp_path: Path, template: str, values: str) -> None:
+    runaway = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: runaway}\n" + template
+    _chart(tmp_path, {"fine.yaml": FINE_TEMPLATE, "runaway.yaml": runaway}, values)
+    run = run_bounded("check", "chart", "-f", "json", cwd=tmp_path)
+    assert_contained(run, 2)
+    errors = [f for f in json.loads(run.stdout)["findings"] if f["outcome"] == "error"]
+    assert [e["location"]["path"] for e in errors] == ["chart/templates/runaway.yaml"], errors
+    assert "was not checked" in errors[0]["message"]
+
+
+@pytest.mark.slow
+def test_chart_after_a_crashed_one_still_renders(tmp_path: Path) -> None:
+    _chart(tmp_path / "a", {"x.yaml": FINE_TEMPLATE + "data:\n  v: {{ tpl .Values.loop . | quote }}\n"},
+           'loop: "{{ tpl .Values.loop . }}"\n')
+    _chart(tmp_path / "b", {"x.yaml": FINE_TEMPLATE})
+    run = run_bounded("check", "a/chart", "b/chart", "-f", "json", cwd=tmp_path)
+    assert_contained(run, 2)
+    gates = {g["name"]: g for g in json.loads(run.stdout)["gates"]}
+    assert gates["inputs"]["documents"] == 1
