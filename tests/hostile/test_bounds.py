@@ -114,3 +114,38 @@ def test_chart_after_a_crashed_one_still_renders(tmp_path: Path) -> None:
     assert_contained(run, 2)
     gates = {g["name"]: g for g in json.loads(run.stdout)["gates"]}
     assert gates["inputs"]["documents"] == 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value"),
+    [("*a" * 20 + "c", "a" * 40), ("*/*/*:*", "r/" + "x" * 12_000)],
+    ids=["star-a-twenty-times", "image-12kb"],
+)
+def test_kyverno_wildcards_match_in_linear_time(tmp_path: Path, pattern: str, value: str) -> None:
+    pod = dict(PRIVILEGED_POD, metadata={"name": "p", "labels": {"team": value[:63] if len(value) <= 63 else "t"}})
+    pod["spec"] = {"containers": [{"name": "c", "image": value}]}
+    field = "metadata:\n              labels:\n                team" if len(value) <= 63 else (
+        "spec:\n              containers:\n              - image")
+    write(tmp_path / "pod.yaml", json.dumps(pod))
+    write(
+        tmp_path / "kyverno/policy.yaml",
+        f"""\
+        apiVersion: kyverno.io/v1
+        kind: ClusterPolicy
+        metadata: {{name: wildcard}}
+        spec:
+          validationFailureAction: Enforce
+          rules:
+          - name: shape
+            match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}
+            validate:
+              message: does not match
+              pattern:
+                {field}: {json.dumps(pattern)}
+        """,
+    )
+    profile(tmp_path, "rego:\n  bundled: false\nkyverno:\n  policies: [kyverno]\n")
+    run = run_bounded("check", "pod.yaml", "--profile", "gate.yaml", "-f", "json", cwd=tmp_path, wall_clock_s=30)
+    assert_contained(run, 1)
+    failing = [f for f in json.loads(run.stdout)["findings"] if f["outcome"] == "fail"]
+    assert [f["rule_id"] for f in failing] == ["kyverno:wildcard/shape"], failing
