@@ -18,6 +18,7 @@ from scanner.report._common import (
     SEVERITIES,
     STATUS_HEADLINE,
     gate_state,
+    printable,
     is_failing,
     ordered,
     resource_label,
@@ -109,10 +110,10 @@ def _row(finding: Finding, verdict: Verdict) -> list:
     return [
         Text(finding.severity.value, style=SEVERITY_STYLE[finding.severity]),
         Text(state, style=STATE_STYLE.get(state, "")),
-        Text(finding.rule_id),
-        Text(resource_label(finding)),
-        Text(where(finding)),
-        Text(message),
+        Text(printable(finding.rule_id)),
+        Text(printable(resource_label(finding))),
+        Text(printable(where(finding))),
+        Text(printable(message)),
     ]
 
 
@@ -149,7 +150,7 @@ def _summary_panel(verdict: Verdict) -> RenderableType:
         text.append(f" ({g.documents} documents, {len(g.findings)} findings, {gate_failing} failing)")
     for notice in verdict.notices:
         text.append("\nnotice: ", style="yellow")
-        text.append(notice)
+        text.append(printable(notice))
     return Panel(text, title="cdgate verdict", border_style=STATUS_STYLE[status].split()[-1], expand=False)
 
 

@@ -55,7 +55,7 @@ def load_credentials(registry: str, config_path: Path | None = None) -> Credenti
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RegistryError(f"cannot read docker config: {exc}", path=str(path), hint="fix or remove the file") from None
     if not isinstance(config, dict):
         return None
@@ -105,7 +105,7 @@ def _from_helper(name: str, registry: str, path: Path, *, missing_ok: bool = Fal
         raise RegistryError(f"credential helper {program} failed for {registry}", path=str(path))
     try:
         data = json.loads(result.stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RegistryError(f"credential helper {program} printed something that is not JSON", path=str(path)) from None
     if data.get("Username") == "<token>":
         return Credentials(identity_token=data.get("Secret", ""))

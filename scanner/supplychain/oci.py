@@ -79,7 +79,7 @@ class Manifest:
     def json(self) -> dict[str, Any]:
         try:
             value = json.loads(self.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"manifest {self.digest} is not JSON") from None
         if not isinstance(value, dict):
             raise RegistryError(f"manifest {self.digest} is not a JSON object")
@@ -96,7 +96,7 @@ def descriptor_for(data: bytes, media_type: str, **extra: Any) -> dict[str, Any]
 def manifest_media_type(data: bytes, fallback: str = OCI_MANIFEST) -> str:
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return fallback
     media_type = value.get("mediaType") if isinstance(value, dict) else None
     if media_type:
@@ -421,7 +421,7 @@ class LayoutRepository:
     def _index(self) -> dict[str, Any]:
         try:
             return json.loads((self.root / "index.json").read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise RegistryError(f"cannot read index.json: {exc}", path=str(self.root / "index.json")) from None
 
     def _write_index(self, index: dict[str, Any]) -> None:
