@@ -136,3 +136,29 @@ def test_blob_upload_location_on_another_host_gets_no_credentials(tmp_path: Path
         assert "another host" in run.stderr
     finally:
         elsewhere.stop()
+
+
+def test_redirect_to_another_host_carries_no_credentials(tmp_path: Path, registry: FakeRegistry) -> None:
+    elsewhere = FakeRegistry().start()
+    try:
+        elsewhere.route("GET", r"/.*", lambda r: send(r, 401, b"{}", headers={"WWW-Authenticate": 'Basic realm="evil"'}))
+        basic = "Basic " + base64.b64encode(f"user:{SECRET}".encode()).decode()
+
+        def manifest(request) -> None:
+            if request.headers.get("Authorization") != basic:
+                send(request, 401, b"{}", headers={"WWW-Authenticate": 'Basic realm="fake"'})
+            else:
+                send(request, 307, b"", headers={"Location": f"http://{elsewhere.host}/steal"})
+
+        registry.route("GET", MANIFEST_PATH, manifest)
+        repo = _repo_checking(tmp_path, registry)
+        config = tmp_path / "docker"
+        write(config / "config.json", json.dumps({"auths": {registry.host: {"auth": base64.b64encode(f"user:{SECRET}".encode()).decode()}}}))
+        with (repo / "gate.yaml").open("a") as handle:
+            handle.write(f"    docker_config: {config / 'config.json'}\n")
+        run, report = _check(repo)
+        assert_contained(run, 2)
+        assert any(s.authorization == basic for s in registry.seen), "the fake never got the credentials"
+        assert elsewhere.seen and all(s.authorization is None for s in elsewhere.seen)
+    finally:
+        elsewhere.stop()
