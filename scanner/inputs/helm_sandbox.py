@@ -3,8 +3,8 @@
 A chart is code written by whoever opens the pull request. Rendered in
 process, `tpl` recursion killed cdgate with a Go fatal error (exit 134, 4 GB
 resident, 30 KB of Go stack on stderr) and `repeat 2000000000` grew without
-bound. Here one worker (`helm_worker`) per run renders every chart, under an
-address-space limit, with a deadline per chart, a cap on the answer's size,
+bound. Here one worker (`helm_worker`) per run renders every chart, under a
+memory limit, with a deadline per chart, a cap on the answer's size,
 and an environment stripped of the runner's secrets; when it dies or
 overruns, it is killed, the chart becomes a render problem naming the
 template when Go's output names one, and the next chart gets a fresh worker.
@@ -228,14 +228,22 @@ def _worker_environment() -> dict[str, str]:
     import scanner
 
     environment = {k: v for k, v in os.environ.items() if k in _KEPT_ENVIRONMENT}
+    environment["MALLOC_ARENA_MAX"] = "1"  # glibc reserves 64 MB of address space per thread otherwise
     environment["PYTHONPATH"] = str(Path(scanner.__file__).resolve().parent.parent)
     return environment
 
 
 def _limit_memory() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    """Cap the memory the worker writes to (`RLIMIT_DATA`), not its address space.
+
+    Go reserves over a gigabyte of address space it never touches (PROT_NONE
+    arenas), so an `RLIMIT_AS` cap small enough to matter makes ordinary
+    charts fail at random; `RLIMIT_DATA` counts only the private memory that
+    is really mapped writable, which is what a runaway template consumes.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
     limit = WORKER_MEMORY_BYTES
     for cap in (soft, hard):
         if cap != resource.RLIM_INFINITY:
             limit = min(limit, cap)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
