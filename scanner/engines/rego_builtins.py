@@ -3,8 +3,9 @@
 regorus leaves `http.send`, `opa.runtime` and `net.lookup_ip_addr`
 undefined, so a rule that calls them silently never fires: a team policy
 would pass everything without a word. In real OPA they would fetch URLs a
-pull request names or read the runner's environment. Either way the policy
-cannot be trusted to decide, so each call is a `PolicyError` naming the file
+pull request names or read the runner's environment; `time.now_ns` makes a
+decision depend on the day it runs (waiver expiry uses `--today` for that).
+Either way the policy cannot be trusted to decide, so each call is a `PolicyError` naming the file
 and line. Calls are found in regorus' parsed AST (`get_ast_as_json`), not by
 searching the text, so comments and strings do not count.
 """
@@ -22,6 +23,7 @@ FORBIDDEN_BUILTINS: dict[str, str] = {
     "http.send": "sends HTTP requests",
     "opa.runtime": "reads the runtime's environment and configuration",
     "net.lookup_ip_addr": "resolves names over the network",
+    "time.now_ns": "reads the clock, so the same change could pass today and fail tomorrow",
 }
 
 

@@ -57,7 +57,8 @@ def test_fifo_target_and_fifo_in_a_directory_are_refused_without_blocking(tmp_pa
 
 @pytest.mark.parametrize(
     "call",
-    ['http.send({"method": "get", "url": "http://127.0.0.1:9/"})', "opa.runtime()", 'net.lookup_ip_addr("example.com")'],
+    ['http.send({"method": "get", "url": "http://127.0.0.1:9/"})', "opa.runtime()", 'net.lookup_ip_addr("example.com")',
+     "time.now_ns()"],
 )
 def test_rego_builtin_needing_network_or_runtime_is_a_policy_error(tmp_path: Path, call: str) -> None:
     write(tmp_path / "pod.yaml", json.dumps(PRIVILEGED_POD))
