@@ -14,11 +14,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from scanner.engines.base import EvaluationRequest, Level, RawResult
-from scanner.engines.rego_isolation import Budget, Channel, Killed, run_isolated
+from scanner.engines.rego_isolation import RUN_DEADLINE_S, Budget, Channel, Killed, run_isolated
 from scanner.inputs.document import Document
 
 if TYPE_CHECKING:
     from scanner.engines.rego import RegoPackage, RegoPolicySet
+
+#: A large repo gets more time per run: this much per document, once past RUN_DEADLINE_S.
+RUN_SECONDS_PER_DOCUMENT = 0.02
 
 StepKey = tuple[str, Any]  # ("doc", position in request.documents) or ("repo", scope)
 Detached = tuple["int | None", RawResult]  # a result without its document, and the document's position
@@ -28,8 +31,8 @@ def evaluate_bounded(
     policy_set: RegoPolicySet, request: EvaluationRequest, budget: Budget | None = None
 ) -> list[RawResult]:
     """Every result of `policy_set` on `request`, evaluated in a killable worker."""
-    budget = budget or Budget()
     documents = list(request.documents)
+    budget = budget or Budget(run_deadline_s=max(RUN_DEADLINE_S, len(documents) * RUN_SECONDS_PER_DOCUMENT))
     position = {id(d): i for i, d in enumerate(documents)}
     results: list[RawResult] = []
     evaluated = 0
