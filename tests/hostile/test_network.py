@@ -80,6 +80,7 @@ def test_token_service_streaming_forever_is_cut_off(tmp_path: Path, registry: Fa
     assert "token service" in run.stdout and "bytes allowed" in run.stdout
 
 
+@pytest.mark.slow
 def test_registry_dripping_a_byte_at_a_time_hits_the_total_deadline(tmp_path: Path, registry: FakeRegistry) -> None:
     registry.route("GET", MANIFEST_PATH, drip)
     run, report = _check(_repo_checking(tmp_path, registry, timeout_s=2))

@@ -24,6 +24,7 @@ def test_privileged_pod_nested_three_lists_deep_fails_the_gate(tmp_path: Path) -
     assert any(f["location"]["name"] == "evil" and f["outcome"] == "fail" for f in findings)
 
 
+@pytest.mark.slow
 def test_one_megabyte_list_loads_in_bounded_time(tmp_path: Path) -> None:
     filler = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}"}, "data": {"k": "v" * 200}}
