@@ -43,6 +43,21 @@ def ensure_inside_root(path: Path, root: Path, shown: str) -> Path:
     return path
 
 
+def values_boundary(values_file: Path, root: Path) -> Path:
+    """What an environment values file must stay inside: the scanned root, or the CD repo holding it.
+
+    A chart given outside `--root` still takes values from the `environments/`
+    folder beside it; then the folder holding that `environments/` is the limit.
+    """
+    absolute = Path(os.path.abspath(values_file))
+    if root.resolve() in absolute.parents:
+        return root
+    for folder in absolute.parents:
+        if folder.name == "environments":
+            return folder.parent
+    return absolute.parent
+
+
 def check_chart_files(chart_dir: Path, root: Path, show: Callable[[Path], str]) -> None:
     """Raise `InputProblemError` for the first chart entry Helm must not read."""
     root_real = root.resolve()

@@ -49,10 +49,10 @@ def chart_values(
     show: Callable[[Path], str],
 ) -> dict[str, Any]:
     """User values for `chart_dir`: environment layers, `values_files`, then `--set`."""
-    from scanner.inputs.containment import ensure_inside_root
+    from scanner.inputs.containment import ensure_inside_root, values_boundary
 
     found = environment_values_files(chart_dir, root, environment)
-    files = [ensure_inside_root(f, root, show(f)) for f in found] + list(values_files)
+    files = [ensure_inside_root(f, values_boundary(f, root), show(f)) for f in found] + list(values_files)
     return layered_values(((f, show(f)) for f in files), set_values, max_bytes)
 
 
