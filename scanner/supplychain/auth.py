@@ -134,7 +134,7 @@ def fetch_bearer_token(
 
     import httpx
 
-    from scanner.supplychain.bounded_http import MAX_TOKEN_BYTES, read_capped, send_by
+    from scanner.supplychain.bounded_http import MAX_TOKEN_BYTES, read_capped
 
     realm = params.get("realm")
     if not realm or not realm.startswith(("https://", "http://")):
@@ -155,7 +155,7 @@ def fetch_bearer_token(
             if credentials:
                 headers["Authorization"] = credentials.basic_header()
             request = client.build_request("GET", realm, params=query, headers=headers)
-        response = send_by(lambda: client.send(request, stream=True, follow_redirects=False), what, deadline=deadline)
+        response = client.send(request, stream=True, follow_redirects=False)
         content = read_capped(response, what, max_bytes=MAX_TOKEN_BYTES, deadline=deadline)
     except httpx.HTTPError as exc:
         raise RegistryError(f"{what} failed: {type(exc).__name__}") from None

@@ -2,17 +2,15 @@
 
 A registry named in a pull request can be hostile: it may stream forever,
 drip one byte a second (httpx's timeout is per read, so that never trips),
-or hand out URLs on another host to collect credentials. Every request is
-sent under a total deadline (`send_by`) and every body read under a size cap
-and the same deadline (`read_capped`); `same_origin` decides whether an
-Authorization header may go to a URL at all.
+or hand out URLs on another host to collect credentials. Every body is read
+here under a size cap and a total deadline, and `same_origin` decides
+whether an Authorization header may go to a URL at all.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from scanner.supplychain.errors import RegistryError
@@ -43,41 +41,6 @@ def read_capped(response: Any, what: str, *, max_bytes: int, deadline: float) ->
         return bytes(body)
     finally:
         response.close()
-
-
-def send_by(send: Callable[[], Any], what: str, *, deadline: float) -> Any:
-    """`send()` (an httpx send with `stream=True`), given up at `deadline`.
-
-    httpx's timeouts are per read, so a server dripping its status line and
-    headers a byte at a time is never cut off by them. The send runs in a
-    helper thread; past the deadline the caller gets a RegistryError and the
-    response, if it ever arrives, is closed unread.
-    """
-    outcome: dict[str, Any] = {}
-    done = threading.Event()
-    abandoned = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["response"] = send()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            outcome["error"] = exc
-        done.set()
-        if abandoned.is_set() and "response" in outcome:
-            outcome["response"].close()
-
-    threading.Thread(target=run, name="cdgate-registry-send", daemon=True).start()
-    if not done.wait(max(deadline - time.monotonic(), 0.0)):
-        abandoned.set()
-        if done.is_set() and "response" in outcome:
-            outcome["response"].close()
-        raise RegistryError(
-            f"{what} did not start answering in time",
-            hint="the registry is too slow or stalling on purpose; raise timeout_s if it is just slow",
-        )
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["response"]
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

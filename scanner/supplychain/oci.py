@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from scanner.errors import ConfigError
-from scanner.supplychain.bounded_http import origin_text, read_capped, same_origin, send_by
+from scanner.supplychain.bounded_http import origin_text, read_capped, same_origin
 from scanner.supplychain.auth import Credentials, fetch_bearer_token, load_credentials, parse_challenge
 from scanner.supplychain.encoding import DIGEST_RE, digest_hex, digests_equal, sha256_digest
 from scanner.supplychain.errors import RegistryError
@@ -253,8 +253,8 @@ class RegistryRepository:
     def _send(self, method: str, url: str, headers: dict[str, str], max_bytes: int, **kwargs: Any) -> Reply:
         deadline = time.monotonic() + self._timeout
         request = self.client.build_request(method, url, headers=headers, **kwargs)
+        response = self.client.send(request, stream=True)
         what = f"registry {self.registry}: {method} {_path_of(url)}"
-        response = send_by(lambda: self.client.send(request, stream=True), what, deadline=deadline)
         body = read_capped(response, what, max_bytes=max_bytes, deadline=deadline)
         return Reply(response.status_code, response.headers, body, what, str(response.url))
 

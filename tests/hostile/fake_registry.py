@@ -130,16 +130,3 @@ def drip(request: BaseHTTPRequestHandler) -> None:
         request.wfile.write(bytes([byte]))
         request.wfile.flush()
         time.sleep(0.5)
-
-
-def drip_headers(request: BaseHTTPRequestHandler) -> None:
-    """The status line and headers sent one byte every half second (httpx's per-read timeout never trips)."""
-    head = (
-        f"HTTP/1.1 200 OK\r\nContent-Type: {OCI_MANIFEST}\r\nContent-Length: {len(IMAGE_MANIFEST)}\r\n"
-        + "X-Padding: " + "p" * 200 + "\r\n\r\n"
-    ).encode()
-    for byte in head:
-        request.wfile.write(bytes([byte]))
-        request.wfile.flush()
-        time.sleep(0.5)
-    request.wfile.write(IMAGE_MANIFEST)

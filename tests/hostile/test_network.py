@@ -20,7 +20,6 @@ from tests.hostile.fake_registry import (
     OCI_INDEX,
     FakeRegistry,
     drip,
-    drip_headers,
     send,
     serve_image,
     stream_forever,
@@ -82,12 +81,11 @@ def test_token_service_streaming_forever_is_cut_off(tmp_path: Path, registry: Fa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("dripper", "expected"), [(drip, "did not finish answering in time"), (drip_headers, "did not start answering in time")], ids=["body", "headers"])
-def test_registry_dripping_a_byte_at_a_time_hits_the_total_deadline(tmp_path: Path, registry: FakeRegistry, dripper, expected: str) -> None:
-    registry.route("GET", MANIFEST_PATH, dripper)
+def test_registry_dripping_a_byte_at_a_time_hits_the_total_deadline(tmp_path: Path, registry: FakeRegistry) -> None:
+    registry.route("GET", MANIFEST_PATH, drip)
     run, report = _check(_repo_checking(tmp_path, registry, timeout_s=2))
     assert_contained(run, 2)
-    assert expected in run.stdout
+    assert "did not finish answering in time" in run.stdout
     assert run.seconds < 40  # the 2 s deadline, not the ~170 s the drip takes
 
 
