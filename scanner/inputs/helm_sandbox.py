@@ -31,8 +31,8 @@ from scanner.inputs.problems import InputProblemError
 
 #: Seconds one chart may take to render (Helm itself takes milliseconds).
 RENDER_DEADLINE_S = 30.0
-#: Address space of the worker (Python, the Go runtime and the chart).
-WORKER_MEMORY_BYTES = 1024 * 1024 * 1024
+#: Memory the worker may write (Python, the Go runtime and the chart), below the 1 GiB the whole run may use.
+WORKER_MEMORY_BYTES = 768 * 1024 * 1024
 #: Largest rendered answer accepted for one chart.
 MAX_RENDERED_BYTES = 64 * 1024 * 1024
 #: Most templates rendered one by one to find the one that crashed.

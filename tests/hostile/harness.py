@@ -1,9 +1,11 @@
 """Run `python -m scanner` on a hostile input under a wall-clock and memory bound.
 
 Each hostile case runs the real CLI in a subprocess: `RLIMIT_AS` caps its
-address space (set in the child before exec) and a wall-clock deadline kills
-its whole process group. Exceeding either fails the test; the bounds are
-generous on purpose, the point is that they exist. `assert_contained` then
+address space (set in the child before exec), a wall-clock deadline kills
+its whole process group, and the resident peak reported by `wait4` (cdgate
+and the workers it reaped) must stay under the same bound. Exceeding any of
+them fails the test; the bounds are generous on purpose, the point is that
+they exist. `assert_contained` then
 checks what a hostile input must never produce: an unexpected exit code, a
 Python traceback, a Go stack, or a planted secret in stdout, stderr or any
 report written.
@@ -16,9 +18,11 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 WALL_CLOCK_S = 60.0
@@ -37,6 +41,7 @@ class Run:
     stderr: str
     seconds: float
     reports: dict[str, str]
+    peak_bytes: int = 0  # resident peak of cdgate and the workers it waited for
 
     @property
     def output(self) -> str:
@@ -74,12 +79,24 @@ def run_bounded(
         stdin=subprocess.DEVNULL,
         preexec_fn=lambda: _limit_child(memory_bytes),
     )
-    try:
-        out, err = process.communicate(timeout=wall_clock_s)
-    except subprocess.TimeoutExpired:
+    streams = {"stdout": b"", "stderr": b""}
+    readers = [
+        threading.Thread(target=_drain, args=(process.stdout, streams, "stdout"), daemon=True),
+        threading.Thread(target=_drain, args=(process.stderr, streams, "stderr"), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    status, usage = _wait(process.pid, started + wall_clock_s)
+    if status is None:
         os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        os.wait4(process.pid, 0)
         pytest.fail(f"cdgate {' '.join(args)} ran longer than {wall_clock_s:.0f} s and was killed")
+    for reader in readers:
+        reader.join(timeout=10)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss * 1024  # kilobytes on Linux: the largest of cdgate and the children it waited for
+    if peak > memory_bytes:
+        pytest.fail(f"cdgate {' '.join(args)} used {peak >> 20} MiB resident, over the {memory_bytes >> 20} MiB bound")
     seconds = time.monotonic() - started
     reports: dict[str, str] = {}
     if report_dir is not None and report_dir.is_dir():
@@ -89,11 +106,28 @@ def run_bounded(
     return Run(
         tuple(args),
         process.returncode,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
+        streams["stdout"].decode("utf-8", "replace"),
+        streams["stderr"].decode("utf-8", "replace"),
         seconds,
         reports,
+        peak,
     )
+
+
+def _drain(stream: IO[bytes] | None, into: dict[str, bytes], name: str) -> None:
+    if stream is not None:
+        into[name] = stream.read()
+        stream.close()
+
+
+def _wait(pid: int, deadline: float) -> tuple[int | None, resource.struct_rusage | None]:
+    """The child's wait status and resource usage, or (None, None) past `deadline`."""
+    while time.monotonic() < deadline:
+        waited, status, usage = os.wait4(pid, os.WNOHANG)
+        if waited == pid:
+            return status, usage
+        time.sleep(0.02)
+    return None, None
 
 
 def assert_contained(run: Run, expected_exit: int, *, secrets: tuple[str, ...] = (SECRET,)) -> None:
