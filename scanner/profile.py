@@ -240,7 +240,7 @@ def load_profile(path: str | Path | None) -> Profile:
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
-        line, column = _position(tree, list(err.absolute_path))
+        line, column = _position(tree, _error_path(err))
         where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise ConfigError(
             f"invalid profile at {where}: {err.message}",
@@ -280,6 +280,17 @@ def _plain(node: Any) -> Any:
     if isinstance(node, float):
         return float(node)
     return str(node)
+
+
+def _error_path(err: Any) -> list[Any]:
+    """Where a schema error is: for an unknown key, the key itself, not the mapping holding it."""
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = set((err.schema or {}).get("properties") or {})
+        unknown = [key for key in err.instance if key not in known]
+        if unknown:
+            path.append(unknown[0])
+    return path
 
 
 def _position(tree: Any, path: list[Any]) -> tuple[int | None, int | None]:

@@ -29,7 +29,9 @@ def fail_closed(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CdgateError as exc:
-            click.echo(f"cdgate: error: {exc}", err=True)
+            from scanner.report._common import printable
+
+            click.echo(f"cdgate: error: {printable(str(exc))}", err=True)
             sys.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise

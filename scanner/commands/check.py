@@ -179,8 +179,7 @@ def check(
             click.echo(render(verdict, fmt), nl=False)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(render(verdict, "markdown"))
+        _append_step_summary(summary, render(verdict, "markdown"))
     if quiet or output is not None or fmt != "table":
         where = f" ({profile_file})" if profile_file else ""
         click.echo(f"cdgate: {verdict_line(verdict)}; profile {verdict.profile_name}{where}", err=True)
@@ -207,3 +206,18 @@ def _data_files(paths: tuple[Path, ...]) -> tuple[Path, ...]:
         else:
             files.append(path.resolve())
     return tuple(files)
+
+
+def _append_step_summary(path: str, markdown: str) -> None:
+    """Append the Markdown report to GitHub's job summary; a failure is exit 2 with the place named."""
+    from scanner.errors import ConfigError
+
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot append the job summary: {exc.strerror or exc}",
+            path=path,
+            hint="GITHUB_STEP_SUMMARY must name a writable file; unset it outside GitHub Actions",
+        ) from None

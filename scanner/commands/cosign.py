@@ -209,7 +209,7 @@ def sign_blob(key: str, output_signature: str | None, bundle: str | None, new_bu
 def verify_blob(key: str, signature: str | None, bundle: str | None, insecure_ignore_tlog: bool, offline: bool, trusted_root: str | None, blob: str) -> None:
     """Verify BLOB's signature or bundle with a public key."""
     from scanner.supplychain.blob import verify_blob as do_verify
-    from scanner.supplychain.errors import VerificationFailed
+    from scanner.supplychain.errors import MalformedEvidence, VerificationFailed
 
     public_key = _public_key(key)
     data = _read_input(blob)
@@ -219,6 +219,8 @@ def verify_blob(key: str, signature: str | None, bundle: str | None, insecure_ig
     bundle_bytes = _read_input(bundle) if bundle else None
     try:
         do_verify(public_key, data, signature_b64=signature_b64, bundle=bundle_bytes, tlog=_tlog_policy(trusted_root, insecure_ignore_tlog))
+    except MalformedEvidence as exc:  # cannot read it: exit 2, not "did not verify"
+        raise InputError(str(exc), path=bundle or signature, hint="pass the bundle or signature cosign or cdgate wrote") from None
     except VerificationFailed as exc:
         _fail(str(exc))
     click.echo("Verified OK", err=True)

@@ -197,7 +197,10 @@ class RegoPolicySet:
         team = [p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR]
         for shown, text in load_sources(team, (), root)[0].items() if team else ():
             policy_set.portability.extend(portability_notes(shown, text))
-        policy_set.engine_for(environment)  # parse now, on this thread: errors surface at compile time
+        from scanner.engines.rego_builtins import refuse_forbidden_calls
+
+        # parse now, on this thread: errors (and network/runtime builtins) surface at compile time
+        refuse_forbidden_calls(policy_set.engine_for(environment))
         return policy_set
 
     @property
@@ -219,27 +222,60 @@ class RegoPolicySet:
         """Evaluate every resource document; results in document order.
 
         Safe from any thread. `request.on_progress(n)` is told as documents
-        finish, for a progress bar.
+        finish, for a progress bar. In CI (no admission request) the policies
+        may come from the pull request itself, so they run in a forked worker
+        with a deadline and a memory cap (`rego_bounded`); the webhook
+        evaluates the cluster's deployed policies in process, since a fork per
+        admission request would cost more than the whole evaluation.
         """
+        results = self._evaluate_policies(request)
+        if any(d.is_resource for d in request.documents):
+            results.extend(_portability_result(note) for note in self.portability)
+        return results
+
+    def _evaluate_policies(self, request: EvaluationRequest) -> list[RawResult]:
+        from scanner.engines.rego_isolation import can_isolate
+
+        if request.admission is None and can_isolate():
+            from scanner.engines.rego_bounded import evaluate_bounded
+
+            return evaluate_bounded(self, request)
+        results: list[RawResult] = []
+        self.evaluate_steps(request, lambda _step: None, lambda _step, found: results.extend(found))
+        return results
+
+    def evaluate_steps(
+        self,
+        request: EvaluationRequest,
+        starting: Callable[[tuple[str, Any]], None],
+        emit: Callable[[tuple[str, Any], list[RawResult]], None],
+    ) -> None:
+        """Evaluate, announcing each step (`("doc", document)` or `("repo", scope)`) before it runs."""
         resources = [d for d in request.documents if d.is_resource]
         by_scope: dict[str | None, list[Document]] = defaultdict(list)
         for doc in resources:
             by_scope[doc.scope].append(doc)
-        results: list[RawResult] = []
         for scope, docs in by_scope.items():
             engine = self.engine_for(request.environment or self.environment or scope)
             if self.document_packages:
                 for start in range(0, len(docs), PROGRESS_CHUNK):
                     for doc in docs[start : start + PROGRESS_CHUNK]:
-                        results.extend(self._evaluate_document(engine, doc))
+                        starting(("doc", doc))
+                        emit(("doc", doc), self._evaluate_document(engine, doc))
                     request.advance(len(docs[start : start + PROGRESS_CHUNK]))
             else:
                 request.advance(len(docs))
             if self.repo_packages:
-                results.extend(self._evaluate_repo(engine, docs))
-        if resources:
-            results.extend(_portability_result(note) for note in self.portability)
-        return results
+                starting(("repo", scope))
+                emit(("repo", scope), self._evaluate_repo(engine, docs))
+
+    def evaluate_package(self, environment: str | None, doc: Document, index: int) -> list[RawResult]:
+        """One document package (by position) on one document, to find which one crashed."""
+        engine = self.engine_for(environment)
+        pkg = self.document_packages[index]
+        engine.set_input_json(json.dumps(doc.obj, default=str))
+        value = json.loads(engine.eval_rule_as_json(f"data.{COLLECTOR_PACKAGE}.p{index}"))
+        return self._to_results({pkg.name: value}, [pkg], lambda _item: doc)
 
     def _evaluate_document(self, engine: Any, doc: Document) -> list[RawResult]:
         try:

@@ -192,6 +192,19 @@ class PolicyTestRunner:
         reason = "undefined" if value == "<undefined>" else f"evaluated to {json.dumps(value)[:200]}"
         return PolicyTestResult(case, PolicyTestStatus.FAIL, elapsed, reason, self._prints())
 
+    def _run_cases(self, cases: list[PolicyTestCase]) -> list[PolicyTestResult]:
+        """Each case in a killable worker: a test that crashes regorus or runs away is an ERROR."""
+        from scanner.engines.rego_isolation import Budget, Killed, can_isolate, map_isolated
+
+        if not can_isolate():
+            return [self.run_case(case) for case in cases]
+
+        def killed(case: PolicyTestCase, how: Killed) -> PolicyTestResult:
+            message = f"evaluation {how.reason} (a rule or function that calls itself, or a huge comprehension?)"
+            return PolicyTestResult(case, PolicyTestStatus.ERROR, 0.0, message)
+
+        return map_isolated(cases, self.run_case, killed, Budget(run_deadline_s=3600.0))
+
     def _prints(self) -> tuple[str, ...]:
         try:
             return tuple(self.engine.take_prints())
@@ -209,10 +222,8 @@ class PolicyTestRunner:
             data_files=[str(p) for p in self.sources.data],
         )
         started = time.perf_counter()
-        for case in self.cases:
-            if pattern and not pattern.search(case.rule):
-                continue
-            run.results.append(self.run_case(case))
+        cases = [case for case in self.cases if not (pattern and not pattern.search(case.rule))]
+        run.results.extend(self._run_cases(cases))
         run.duration_s = time.perf_counter() - started
         return run
 

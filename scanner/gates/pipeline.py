@@ -99,6 +99,7 @@ def run_check(request: CheckRequest) -> Verdict:
     stage("applying profile")
     verdict = fold_verdict(results, context, started=started, documents=len(loaded.documents))
     verdict.notices[:0] = loaded.notices
+    verdict.notices.extend(f"not read for safety: {path}: {reason}" for path, reason in loaded.withheld)
     return verdict
 
 

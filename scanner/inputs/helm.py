@@ -56,7 +56,10 @@ def chart_values(
     show: Callable[[Path], str],
 ) -> dict[str, Any]:
     """User values for `chart_dir`: environment layers, `values_files`, then `--set`."""
-    files = environment_values_files(chart_dir, root, environment) + list(values_files)
+    from scanner.inputs.containment import ensure_inside_root, values_boundary
+
+    found = environment_values_files(chart_dir, root, environment)
+    files = [ensure_inside_root(f, values_boundary(f, root), show(f)) for f in found] + list(values_files)
     return layered_values(((f, show(f)) for f in files), set_values, max_bytes)
 
 
@@ -80,26 +83,22 @@ def render_chart(request: HelmRender, show: Callable[[Path], str], max_bytes: in
 
 
 def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Path], str], max_bytes: int) -> LoadResult:
-    import helm_python
+    from scanner.inputs.helm_sandbox import HelmRenderFailed, RenderRequest, render_in_worker
 
     chart_shown = show(request.chart_dir)
     result = LoadResult()
+
+    def render_dir(directory: Path) -> dict[str, str]:
+        # in a worker process with a deadline and a memory limit: a chart is untrusted code
+        render = RenderRequest(directory, request.values, request.release_name, request.namespace)
+        return render_in_worker(render, chart_shown)
+
     try:
-        chart = helm_python.Chart.load(str(staged.render_dir))
-        rendered: dict[str, str] = chart.render(
-            request.values, name=request.release_name, namespace=request.namespace, is_install=True
-        )
+        rendered = render_dir(staged.render_dir)
         # a second render shows what randAlphaNum, uuidv4, now, genCA... change (identity only)
-        again: dict[str, str] = chart.render(
-            request.values, name=request.release_name, namespace=request.namespace, is_install=True
-        )
-
-        def render_copy(directory: Path) -> dict[str, str]:
-            copy = helm_python.Chart.load(str(directory))
-            return copy.render(request.values, name=request.release_name, namespace=request.namespace, is_install=True)
-
-        marked = render_marked(staged.render_dir, render_copy)  # exact template lines (helm_markers)
-    except helm_python.HelmError as exc:
+        again = render_dir(staged.render_dir)
+        marked = render_marked(staged.render_dir, render_dir)  # exact template lines (helm_markers)
+    except HelmRenderFailed as exc:
         result.problems.append(_render_problem(staged, chart_shown, str(exc), show).to_problem())
         return result
 

@@ -119,6 +119,9 @@ def _run_kustomize(directory: Path, shown_dir: str, timeout_s: float) -> str:
     if completed.returncode != 0:
         message = completed.stderr.decode("utf-8", errors="replace").strip() or f"exit code {completed.returncode}"
         message = message.replace(str(directory), shown_dir)
+        from scanner.inputs.redaction import redact_kustomize_message
+
+        message = redact_kustomize_message(message, directory)  # never echo generator secrets
         raise InputProblemError(
             f"kubectl kustomize {shown_dir} failed: {message.splitlines()[0] if message else ''}"
             + (f" ({len(message.splitlines()) - 1} more lines)" if len(message.splitlines()) > 1 else ""),

@@ -77,6 +77,7 @@ PlanItem = ManifestFile | JsonnetFile | ChartDir | KustomizeDir
 class Plan:
     items: list[PlanItem] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # not read for safety; reported as notices
     problems: list[InputProblem] = field(default_factory=list)
 
 
@@ -190,8 +191,11 @@ class LayoutWalker:
                 return
             self._add_file(target, real, scope=self._scope_of(target))
             return
-        if not real.is_dir():
-            self.plan.skipped.append((self.show(target), "not a regular file or directory"))
+        if not real.is_dir():  # a device or a FIFO: reading it would hang or yield nothing
+            self.plan.problems.append(
+                InputProblem(self.show(target), None, None, "not a regular file or directory; it was not read",
+                             "point cdgate at YAML or JSON files or folders; pipes and devices are not read", "io")
+            )
             return
         if self.mode == "helm":
             if is_chart(real):
@@ -238,10 +242,10 @@ class LayoutWalker:
         try:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):
-            self.plan.skipped.append((self.show(path), "broken or looping symlink (not followed)"))
+            self.plan.withheld.append((self.show(path), "broken or looping symlink (not followed)"))
             return None
         if real != boundary and boundary not in real.parents:
-            self.plan.skipped.append((self.show(path), f"symlink leads outside the scanned root ({real}); not followed"))
+            self.plan.withheld.append((self.show(path), "symlink leads outside the scanned root; not followed"))
             return None
         return real
 
@@ -268,7 +272,10 @@ class LayoutWalker:
             return
         for entry in entries:
             path = directory / entry.name
-            if entry.name.startswith(".") or entry.name in SKIPPED_DIR_NAMES:
+            if entry.name.startswith("."):
+                continue
+            if entry.name in SKIPPED_DIR_NAMES:
+                self.plan.withheld.append((self.show(path), "dependency or cache folder; not scanned"))
                 continue
             target = self._follow(path, boundary)
             if target is None:

@@ -75,7 +75,7 @@ def _size_problem(shown_path: str, size: int, max_bytes: int) -> InputProblemErr
         f"file is {size} bytes, over the {max_bytes}-byte limit; it was not read",
         path=shown_path,
         kind="size",
-        hint="split the file, or raise the limit (LoadOptions.max_file_bytes) if it is really a manifest",
+        hint="split the file, or raise the limit (inputs.max_file_bytes in gate.yaml) if it is really a manifest",
     )
 
 

@@ -91,7 +91,7 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     plan = walker.plan
 
     # plain manifests first: their Argo CD Applications say where the rest is deployed
-    result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped))
+    result = LoadResult(problems=list(plan.problems), skipped=list(plan.skipped), withheld=list(plan.withheld))
     taken = {i for i, item in enumerate(plan.items) if options.skip and _skipped(item, options.skip, show, result)}
     manifests = {
         i: _load_item(item, options, set_values, show, None)
@@ -221,9 +221,13 @@ def _load_manifest(item: ManifestFile, options: LoadOptions, show: PathDisplay, 
 def _render_chart(
     item: ChartDir, options: LoadOptions, set_values: dict[str, Any], show: PathDisplay, destinations: Destinations | None
 ) -> LoadResult:
+    from scanner.inputs.containment import check_chart_files
     from scanner.inputs.helm import HelmRender, chart_values, render_chart
 
     chart_dir = Path(item.path)
+    real_chart = chart_dir.resolve()
+    boundary = show.root_real if show.root_real in real_chart.parents else real_chart
+    check_chart_files(chart_dir, boundary, show)  # Helm follows symlinks; refuse escapes first
     values = chart_values(
         chart_dir.resolve(),
         show.root_real,

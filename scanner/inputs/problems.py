@@ -47,6 +47,7 @@ class LoadResult:
     problems: list[InputProblem] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     notices: list[str] = field(default_factory=list)  # said to the user, never a finding
+    withheld: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): not read for safety
 
     @property
     def blocking_problems(self) -> list[InputProblem]:
@@ -57,6 +58,7 @@ class LoadResult:
         self.problems.extend(other.problems)
         self.skipped.extend(other.skipped)
         self.notices.extend(other.notices)
+        self.withheld.extend(other.withheld)
 
 
 class InputProblemError(InputError):

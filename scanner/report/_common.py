@@ -136,3 +136,15 @@ def one_line(text: str, limit: int | None = None) -> str:
     if limit is not None and len(flat) > limit:
         flat = flat[: max(limit - 1, 0)] + "…"
     return flat
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (ESC, NUL, C1...) shown as `\\xNN` escapes.
+
+    Names and messages come from manifests a pull request wrote; printed raw,
+    an ESC sequence could clear the CI log or forge lines of output.
+    """
+    return str(text).translate(_CONTROL)

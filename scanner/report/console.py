@@ -20,6 +20,7 @@ from scanner.report._common import (
     STATES,
     STATUS_HEADLINE,
     gate_state,
+    printable,
     is_failing,
     one_line,
     ordered,
@@ -141,21 +142,21 @@ def _group_blocks(group: RuleGroup, per_rule: int | None, console: Console) -> l
     heading.append(" ")
     heading.append(group.state, style=STATE_STYLE.get(group.state, ""))
     heading.append(" ")
-    heading.append(group.rule_id, style="bold")
+    heading.append(printable(group.rule_id), style="bold")
     heading.append(f" ({count} finding{'s' if count != 1 else ''})")
     if group.title:
-        heading.append(f" {one_line(group.title)}", style="italic")
+        heading.append(f" {printable(one_line(group.title))}", style="italic")
     blocks: list[Text] = [Text(""), _indented(heading, 0, console)]
     shown = group.findings if per_rule is None else group.findings[:per_rule]
     for finding in shown:
         head = Text("• ")
-        head.append(soft_break(resource_label(finding), room - 2), style="bold")
+        head.append(soft_break(printable(resource_label(finding)), room - 2), style="bold")
         body = Text()
-        body.append(soft_break(where(finding), room), style="cyan")
+        body.append(soft_break(printable(where(finding)), room), style="cyan")
         body.append("\n")
-        body.append(soft_break(one_line(finding.message), room))
+        body.append(soft_break(printable(one_line(finding.message)), room))
         if finding.location.json_path:
-            body.append(soft_break(f" ({finding.location.json_path})", room), style="dim")
+            body.append(soft_break(printable(f" ({finding.location.json_path})"), room), style="dim")
         blocks += [_indented(head, 2, console), _indented(body, INDENT, console)]
     hidden = count - len(shown)
     if hidden:
@@ -214,7 +215,7 @@ def _rule_summary(groups: list[RuleGroup]) -> Text:
         text.append(group.severity.value, style=SEVERITY_STYLE[group.severity])
         text.append(" ")
         text.append(group.state, style=STATE_STYLE.get(group.state, ""))
-        text.append(f" {group.rule_id}")
+        text.append(f" {printable(group.rule_id)}")
     return text
 
 
@@ -250,7 +251,7 @@ def _summary_panel(verdict: Verdict) -> RenderableType:
         text.append(f" ({g.documents} documents, {len(g.findings)} findings, {gate_failing} failing)")
     for notice in verdict.notices:
         text.append("\nnotice: ", style="yellow")
-        text.append(notice)
+        text.append(printable(notice))
     return Panel(text, title="cdgate verdict", border_style=STATUS_STYLE[status].split()[-1], expand=False)
 
 

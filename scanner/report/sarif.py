@@ -129,12 +129,14 @@ def automation_id(verdict: Verdict, category: str | None = None) -> str:
 def artifact_uri(path: str) -> tuple[str, bool]:
     """A repo-relative URI for `path`, and whether it is relative to `%SRCROOT%`.
 
-    Backslashes become slashes and leading `./` and `/` of relative forms
-    are removed; characters that are not allowed in a URI are
-    percent-encoded. A path that is absolute on disk cannot be made relative
-    without the repository root, so it stays an absolute `file://` URI.
+    Paths are POSIX paths (cdgate runs on POSIX), so a backslash is part of
+    a file name and is percent-encoded, never turned into a folder separator.
+    Leading `./` and `/` of relative forms are removed; characters that are
+    not allowed in a URI are percent-encoded. A path that is absolute on
+    disk cannot be made relative without the repository root, so it stays
+    an absolute `file://` URI.
     """
-    text = path.replace("\\", "/")
+    text = path
     if re.match(r"^[A-Za-z]:/", text):  # a Windows drive path
         return "file:///" + quote(text, safe="/:"), False
     if text.startswith("/") and not text.startswith("//"):

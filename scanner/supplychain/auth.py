@@ -59,7 +59,7 @@ def load_credentials(registry: str, config_path: Path | None = None) -> Credenti
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise RegistryError(f"cannot read docker config: {exc}", path=str(path), hint="fix or remove the file") from None
     if not isinstance(config, dict):
         return None
@@ -109,7 +109,7 @@ def _from_helper(name: str, registry: str, path: Path, *, missing_ok: bool = Fal
         raise RegistryError(f"credential helper {program} failed for {registry}", path=str(path))
     try:
         data = json.loads(result.stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RegistryError(f"credential helper {program} printed something that is not JSON", path=str(path)) from None
     if data.get("Username") == "<token>":
         return Credentials(identity_token=data.get("Secret", ""))
@@ -126,9 +126,19 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
-def fetch_bearer_token(client: httpx.Client, registry: str, params: dict[str, str], scope: str, credentials: Credentials | None) -> str:
-    """Ask the challenge's realm for a token covering `scope`."""
+def fetch_bearer_token(
+    client: httpx.Client, registry: str, params: dict[str, str], scope: str, credentials: Credentials | None, *, timeout_s: float = 30.0
+) -> str:
+    """Ask the challenge's realm for a token covering `scope`.
+
+    The answer is read under `MAX_TOKEN_BYTES` and a total deadline of
+    `timeout_s`: a token service that streams forever is cut off.
+    """
+    import time
+
     import httpx
+
+    from scanner.supplychain.bounded_http import MAX_TOKEN_BYTES, read_capped
 
     realm = params.get("realm")
     if not realm or not realm.startswith(("https://", "http://")):
@@ -139,26 +149,30 @@ def fetch_bearer_token(client: httpx.Client, registry: str, params: dict[str, st
         raise RegistryError(f"registry {registry} asks to send credentials to a plain-HTTP token service; refusing")
     query = {k: v for k, v in (("service", params.get("service")), ("scope", scope)) if v}
     headers = {}
+    deadline = time.monotonic() + timeout_s
+    what = f"token service of registry {registry}"
     try:
         if credentials and credentials.identity_token:
             form = {"grant_type": "refresh_token", "refresh_token": credentials.identity_token, "client_id": "cdgate", **query}
-            response = client.post(realm, data=form)
+            request = client.build_request("POST", realm, data=form)
         else:
             if credentials:
                 headers["Authorization"] = credentials.basic_header()
-            response = client.get(realm, params=query, headers=headers)
+            request = client.build_request("GET", realm, params=query, headers=headers)
+        response = client.send(request, stream=True, follow_redirects=False)
+        content = read_capped(response, what, max_bytes=MAX_TOKEN_BYTES, deadline=deadline)
     except httpx.HTTPError as exc:
-        raise RegistryError(f"token service of registry {registry} failed: {type(exc).__name__}: {exc}") from None
+        raise RegistryError(f"{what} failed: {type(exc).__name__}") from None
     if response.status_code != 200:
         raise RegistryError(
-            f"token service of registry {registry} answered HTTP {response.status_code}",
+            f"{what} answered HTTP {response.status_code}",
             hint="check the credentials in your docker config",
         )
     try:
-        body = response.json()
-    except ValueError:
-        raise RegistryError(f"token service of registry {registry} did not answer JSON") from None
-    token = body.get("token") or body.get("access_token")
-    if not token:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        raise RegistryError(f"{what} did not answer JSON") from None
+    token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
         raise RegistryError(f"token service of registry {registry} returned no token")
     return str(token)

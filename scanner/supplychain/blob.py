@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from scanner.supplychain.bundle import BUNDLE_MEDIA_TYPES, message_bundle, parse_bundle, verify_message_bundle
 from scanner.supplychain.encoding import b64decode, b64encode
-from scanner.supplychain.errors import VerificationFailed
+from scanner.supplychain.errors import MalformedEvidence, VerificationFailed
 from scanner.supplychain.keys import PrivateKey, PublicKey, sign_bytes, verify_bytes
 from scanner.supplychain.rekor import TlogPolicy, check_tlog, entry_from_rekor_bundle
 
@@ -41,15 +41,15 @@ def verify_blob(public_key: PublicKey, data: bytes, *, signature_b64: str | None
     if bundle is not None:
         try:
             document = json.loads(bundle)
-        except ValueError:
-            raise VerificationFailed("bundle is not JSON") from None
+        except (ValueError, RecursionError):
+            raise MalformedEvidence("bundle is not JSON") from None
         if isinstance(document, dict) and document.get("mediaType") in BUNDLE_MEDIA_TYPES:
             verify_message_bundle(parse_bundle(document), public_key, digest, tlog)
             if signature_b64 is not None:
                 _check_signature(public_key, data, signature_b64)
             return "bundle"
         if not isinstance(document, dict) or "base64Signature" not in document:
-            raise VerificationFailed("bundle is neither a Sigstore bundle nor a cosign local bundle")
+            raise MalformedEvidence("bundle is neither a Sigstore bundle nor a cosign local bundle")
         signature = _check_signature(public_key, data, document["base64Signature"])
         entries = [entry_from_rekor_bundle(document["rekorBundle"])] if document.get("rekorBundle") else []
         check_tlog(entries, tlog, signature=signature, sha256_hex=digest.hex())
@@ -61,9 +61,11 @@ def verify_blob(public_key: PublicKey, data: bytes, *, signature_b64: str | None
 
 def _check_signature(public_key: PublicKey, data: bytes, signature_b64: str) -> bytes:
     try:
+        if not isinstance(signature_b64, str):
+            raise ValueError(f"signature must be a base64 string, not {type(signature_b64).__name__}")
         signature = b64decode(signature_b64, "signature")
     except ValueError as exc:
-        raise VerificationFailed(str(exc)) from None
+        raise MalformedEvidence(str(exc)) from None
     if not verify_bytes(public_key, signature, data):
         raise VerificationFailed("invalid signature: it does not verify with the given key over this file")
     return signature

@@ -16,7 +16,7 @@ from typing import Any
 
 from scanner.supplychain.dsse import Envelope, envelope_verifies, parse_envelope
 from scanner.supplychain.encoding import b64decode, b64encode, digests_equal
-from scanner.supplychain.errors import VerificationFailed
+from scanner.supplychain.errors import MalformedEvidence, VerificationFailed
 from scanner.supplychain.keys import PrivateKey, PublicKey, key_hint, verify_prehashed
 from scanner.supplychain.rekor import TlogEntry, TlogPolicy, check_tlog, entry_from_bundle_tlog
 
@@ -51,31 +51,55 @@ def parse_bundle(data: bytes | dict[str, Any]) -> Bundle:
     """Parse bundle JSON; raise VerificationFailed when it is not a usable bundle."""
     if isinstance(data, (bytes, str)):
         if len(data) > MAX_BUNDLE_BYTES:
-            raise VerificationFailed("bundle is too large")
+            raise MalformedEvidence("bundle is too large")
         try:
             data = json.loads(data)
-        except ValueError:
-            raise VerificationFailed("bundle is not JSON") from None
+        except (ValueError, RecursionError):
+            raise MalformedEvidence("bundle is not JSON") from None
     if not isinstance(data, dict) or data.get("mediaType") not in BUNDLE_MEDIA_TYPES:
-        raise VerificationFailed(f"not a Sigstore bundle (mediaType {data.get('mediaType') if isinstance(data, dict) else None!r})")
-    material = data.get("verificationMaterial") or {}
-    entries = tuple(entry_from_bundle_tlog(e) for e in (material.get("tlogEntries") or []))
-    hint = (material.get("publicKey") or {}).get("hint")
+        media_type = data.get("mediaType") if isinstance(data, dict) else None
+        raise MalformedEvidence(f"not a Sigstore bundle (mediaType {str(media_type)[:80]!r})")
+    material = _object(data, "verificationMaterial")
+    tlog_entries = material.get("tlogEntries") or []
+    if not isinstance(tlog_entries, list):
+        raise MalformedEvidence("bundle field verificationMaterial.tlogEntries must be a list")
+    entries = tuple(entry_from_bundle_tlog(e) for e in tlog_entries)
+    hint = _object(material, "publicKey", "verificationMaterial.").get("hint")
     message = envelope = None
     if "messageSignature" in data:
-        ms = data["messageSignature"] or {}
-        digest = ms.get("messageDigest") or {}
+        ms = _object(data, "messageSignature")
+        digest = _object(ms, "messageDigest", "messageSignature.")
         if digest.get("algorithm") not in ("SHA2_256", None):
-            raise VerificationFailed(f"bundle message digest algorithm {digest.get('algorithm')!r} is not SHA2_256")
+            raise MalformedEvidence(f"bundle message digest algorithm {str(digest.get('algorithm'))[:40]!r} is not SHA2_256")
         try:
-            message = MessageSignature(b64decode(digest.get("digest", ""), "message digest"), b64decode(ms.get("signature", ""), "signature"))
+            message = MessageSignature(
+                b64decode(_text(digest, "digest", "messageSignature.messageDigest."), "message digest"),
+                b64decode(_text(ms, "signature", "messageSignature."), "signature"),
+            )
         except ValueError as exc:
-            raise VerificationFailed(str(exc)) from None
+            raise MalformedEvidence(f"bundle {exc}") from None
     elif "dsseEnvelope" in data:
         envelope = parse_envelope(data["dsseEnvelope"])
     else:
-        raise VerificationFailed("bundle has neither messageSignature nor dsseEnvelope")
-    return Bundle(data["mediaType"], hint, entries, message, envelope, data)
+        raise MalformedEvidence("bundle has neither messageSignature nor dsseEnvelope")
+    return Bundle(data["mediaType"], hint if isinstance(hint, str) else None, entries, message, envelope, data)
+
+
+def _object(parent: dict[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
+    """`parent[key]` when it is a JSON object (absent or null: empty), else MalformedEvidence."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedEvidence(f"bundle field {prefix}{key} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _text(parent: dict[str, Any], key: str, prefix: str) -> str:
+    value = parent.get(key, "")
+    if not isinstance(value, str):
+        raise MalformedEvidence(f"bundle field {prefix}{key} must be a base64 string, not {type(value).__name__}")
+    return value
 
 
 def _material(public_key: PublicKey) -> dict[str, Any]:

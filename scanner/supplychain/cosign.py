@@ -210,7 +210,7 @@ def _rekor_entries(annotations: dict[str, Any]) -> list[TlogEntry]:
         return []
     try:
         return [entry_from_rekor_bundle(json.loads(raw))]
-    except ValueError:
+    except (ValueError, RecursionError):
         raise VerificationFailed("the dev.sigstore.cosign/bundle annotation is not JSON") from None
 
 

@@ -54,7 +54,7 @@ def parse_envelope(value: bytes | str | dict[str, Any]) -> Envelope:
     if isinstance(value, (bytes, str)):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise VerificationFailed("DSSE envelope is not JSON") from None
     if not isinstance(value, dict):
         raise VerificationFailed("DSSE envelope is not a JSON object")

@@ -14,6 +14,15 @@ class VerificationFailed(Exception):
     """A signature, digest or attestation did not verify."""
 
 
+class MalformedEvidence(VerificationFailed):
+    """A bundle, envelope or signature cdgate cannot even parse.
+
+    Among an image's signatures it is one more piece of evidence that does not
+    hold (a subclass of `VerificationFailed`); given on the command line it is
+    input cdgate cannot read, so `verify-blob` exits 2 for it, not 1.
+    """
+
+
 class RegistryError(CdgateError):
     """A registry or OCI layout could not be read or written."""
 

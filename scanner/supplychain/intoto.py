@@ -62,7 +62,7 @@ def build_predicate(type_name: str, content: bytes, *, path: str | None = None, 
         return {"Data": content.decode("utf-8", errors="replace"), "Timestamp": stamp}
     try:
         return json.loads(content)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InputError(f"predicate is not JSON: {exc}", path=path, hint="pass a JSON predicate file") from None
 
 
@@ -98,7 +98,7 @@ def parse_statement(payload: bytes) -> Statement:
     """Parse the signed payload bytes of an attestation."""
     try:
         value = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise VerificationFailed("attestation payload is not JSON") from None
     if not isinstance(value, dict) or value.get("_type") not in STATEMENT_TYPES:
         raise VerificationFailed("attestation payload is not an in-toto statement")

@@ -172,7 +172,7 @@ def decrypt_private_key(data: bytes, password: bytes, *, path: str | None = None
         )
     try:
         document = json.loads(blocks[0].der)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise KeyFileError("encrypted key body is not JSON", path=path) from None
     if _field(document, "kdf", "name", path=path) != "scrypt":
         raise KeyFileError("unsupported key derivation (only scrypt)", path=path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import httpx
 
 from scanner.errors import ConfigError
+from scanner.supplychain.bounded_http import origin_text, read_capped, same_origin
 from scanner.supplychain.auth import Credentials, fetch_bearer_token, load_credentials, parse_challenge
 from scanner.supplychain.encoding import DIGEST_RE, digest_hex, digests_equal, sha256_digest
 from scanner.supplychain.errors import RegistryError
@@ -39,6 +41,8 @@ MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_BLOB_BYTES = 64 * 1024 * 1024
+#: Most referrers (signatures, attestations) considered for one image; more is an error, not a silent cut.
+MAX_REFERRERS = 256
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,18 @@ class Reply:
     status_code: int
     headers: Any
     content: bytes
+    what: str = "registry answer"
+    url: str = ""
 
-    def json(self) -> Any:
-        return json.loads(self.content)
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; anything else is a RegistryError naming the request."""
+        try:
+            value = json.loads(self.content)
+        except (ValueError, RecursionError):
+            raise RegistryError(f"{self.what}: the answer is not JSON", hint="is this really an OCI registry?") from None
+        if not isinstance(value, dict):
+            raise RegistryError(f"{self.what}: the answer is not a JSON object", hint="is this really an OCI registry?")
+        return value
 
 
 class NotFound(RegistryError):
@@ -69,7 +82,7 @@ class Manifest:
     def json(self) -> dict[str, Any]:
         try:
             value = json.loads(self.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"manifest {self.digest} is not JSON") from None
         if not isinstance(value, dict):
             raise RegistryError(f"manifest {self.digest} is not a JSON object")
@@ -86,7 +99,7 @@ def descriptor_for(data: bytes, media_type: str, **extra: Any) -> dict[str, Any]
 def manifest_media_type(data: bytes, fallback: str = OCI_MANIFEST) -> str:
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return fallback
     media_type = value.get("mediaType") if isinstance(value, dict) else None
     if media_type:
@@ -145,6 +158,19 @@ def _updated_index(existing: Manifest | None, manifest: Manifest, artifact_type:
     return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, separators=(",", ":")).encode()
 
 
+def _manifest_list(index: dict[str, Any], what: str) -> list[Any]:
+    """The `manifests` of a referrers index, refused when malformed or over `MAX_REFERRERS`."""
+    entries = index.get("manifests") or []
+    if not isinstance(entries, list):
+        raise RegistryError(f"{what}: `manifests` is not a list", hint="is this really an OCI registry?")
+    if len(entries) > MAX_REFERRERS:
+        raise RegistryError(
+            f"{what}: {len(entries)} referrers, more than the {MAX_REFERRERS} cdgate considers",
+            hint="prune old signatures and attestations of this image",
+        )
+    return entries
+
+
 def _filter(entries: list[dict[str, Any]], artifact_type: str | None) -> list[dict[str, Any]]:
     return [e for e in entries if isinstance(e, dict) and (artifact_type is None or e.get("artifactType") == artifact_type)]
 
@@ -172,6 +198,7 @@ class RegistryRepository:
         self._credentials_loaded = False
         self._docker_config = options.docker_config
         self._token: dict[str, str] = {}
+        self._timeout = options.timeout
         self.client = client or httpx.Client(timeout=options.timeout, transport=options.transport, follow_redirects=True)
 
     def close(self) -> None:
@@ -197,6 +224,11 @@ class RegistryRepository:
         scope = f"repository:{self.repository}:{'pull,push' if push else 'pull'}"
         headers = dict(kwargs.pop("headers", {}) or {})
         full = url if url.startswith(("http://", "https://")) else self.base + url
+        if not same_origin(full, self.base):
+            raise RegistryError(
+                f"registry {self.registry} sent cdgate to another host or scheme ({origin_text(full)}); refusing to follow",
+                hint="credentials go only to the registry they were configured for",
+            )
         for attempt in range(2):
             if scope in self._token:
                 headers["Authorization"] = self._token[scope]
@@ -207,12 +239,14 @@ class RegistryRepository:
                     f"registry {self.registry}: {method} {_path_of(full)} failed: {type(exc).__name__}: {exc or 'no answer'}",
                     hint="is the registry up and reachable?",
                 ) from None
-            if response.status_code != 401 or attempt:
-                return response
+            if response.status_code != 401 or attempt or not same_origin(response.url, self.base):
+                return response  # a 401 after a redirect elsewhere gets no credentials
             scheme, params = parse_challenge(response.headers.get("www-authenticate", ""))
             creds = self._creds()
             if scheme == "bearer":
-                self._token[scope] = "Bearer " + fetch_bearer_token(self.client, self.registry, params, scope, creds)
+                self._token[scope] = "Bearer " + fetch_bearer_token(
+                    self.client, self.registry, params, scope, creds, timeout_s=self._timeout
+                )
             elif scheme == "basic" and creds:
                 self._token[scope] = creds.basic_header()
             else:
@@ -220,20 +254,12 @@ class RegistryRepository:
         return response
 
     def _send(self, method: str, url: str, headers: dict[str, str], max_bytes: int, **kwargs: Any) -> Reply:
+        deadline = time.monotonic() + self._timeout
         request = self.client.build_request(method, url, headers=headers, **kwargs)
         response = self.client.send(request, stream=True)
-        try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise RegistryError(f"registry {self.registry}: {method} {_path_of(url)} answers {declared} bytes, more than the {max_bytes} allowed")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise RegistryError(f"registry {self.registry}: {method} {_path_of(url)} answers more than the {max_bytes} bytes allowed")
-        finally:
-            response.close()
-        return Reply(response.status_code, response.headers, bytes(body))
+        what = f"registry {self.registry}: {method} {_path_of(url)}"
+        body = read_capped(response, what, max_bytes=max_bytes, deadline=deadline)
+        return Reply(response.status_code, response.headers, body, what, str(response.url))
 
     def _fail(self, response: httpx.Response | Reply, what: str) -> RegistryError:
         detail = ""
@@ -241,7 +267,7 @@ class RegistryRepository:
             errors = response.json().get("errors") or []
             if errors:
                 detail = ": " + "; ".join(f"{e.get('code', '')} {e.get('message', '')}".strip() for e in errors)
-        except (ValueError, AttributeError):
+        except (RegistryError, ValueError, AttributeError, TypeError):
             pass
         cls = NotFound if response.status_code == 404 else RegistryError
         hint = "check the credentials in your docker config" if response.status_code in (401, 403) else None
@@ -311,6 +337,12 @@ class RegistryRepository:
             raise RegistryError(f"registry {self.registry}: blob upload started without a Location")
         if location.startswith("/"):
             location = self.base + location
+        if not same_origin(location, self.base):  # never hand the push credentials to another host
+            raise RegistryError(
+                f"registry {self.registry}: the blob upload Location points at another host or scheme "
+                f"({origin_text(location)}); refusing to upload there",
+                hint="credentials go only to the registry they were configured for",
+            )
         separator = "&" if "?" in location else "?"
         done = self._request(
             "PUT",
@@ -331,19 +363,22 @@ class RegistryRepository:
             return []
         if response.status_code != 200:
             raise self._fail(response, "GET tags")
-        return list(response.json().get("tags") or [])
+        tags = response.json().get("tags") or []
+        if not isinstance(tags, list):
+            raise RegistryError(f"{response.what}: `tags` is not a list", hint="is this really an OCI registry?")
+        return [str(t) for t in tags]
 
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[dict[str, Any]]:
         response = self._request("GET", f"/v2/{self.repository}/referrers/{digest}", headers={"Accept": OCI_INDEX})
         if response.status_code == 200 and response.headers.get("content-type", "").startswith(OCI_INDEX):
-            return _filter(response.json().get("manifests") or [], artifact_type)
+            return _filter(_manifest_list(response.json(), response.what), artifact_type)
         if response.status_code not in (404, 200):
             raise self._fail(response, f"GET referrers {digest}")
         try:  # no referrers API: the fallback tag index
             index = self.get_manifest(referrers_tag(digest))
         except NotFound:
             return []
-        return _filter(index.json.get("manifests") or [], artifact_type)
+        return _filter(_manifest_list(index.json, f"referrers index {referrers_tag(digest)}"), artifact_type)
 
     def add_referrer(self, subject_digest: str, manifest: Manifest, artifact_type: str | None, annotations: dict[str, str]) -> None:
         """Update the fallback tag index (registries with the API maintain theirs)."""
@@ -390,7 +425,7 @@ class LayoutRepository:
         try:
             index: dict[str, Any] = json.loads((self.root / "index.json").read_text())
             return index
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise RegistryError(f"cannot read index.json: {exc}", path=str(self.root / "index.json")) from None
 
     def _write_index(self, index: dict[str, Any]) -> None:
@@ -459,7 +494,7 @@ class LayoutRepository:
             index = self.get_manifest(referrers_tag(digest))
         except NotFound:
             return []
-        return _filter(index.json.get("manifests") or [], artifact_type)
+        return _filter(_manifest_list(index.json, f"referrers index {referrers_tag(digest)}"), artifact_type)
 
     def add_referrer(self, subject_digest: str, manifest: Manifest, artifact_type: str | None, annotations: dict[str, str]) -> None:
         tag = referrers_tag(subject_digest)

@@ -62,7 +62,7 @@ def load_trusted_root(path: Path | str) -> TrustedRoot:
     path = Path(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise InputError(f"cannot read trusted root: {exc}", path=str(path)) from None
     tlogs = []
     for entry in document.get("tlogs") or []:
@@ -96,7 +96,7 @@ class TlogEntry:
     def body_json(self) -> dict[str, Any]:
         try:
             value = json.loads(b64decode(self.body, "tlog entry body"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise VerificationFailed("transparency log entry body is not base64 JSON") from None
         if not isinstance(value, dict):
             raise VerificationFailed("transparency log entry body is not a JSON object")
@@ -130,8 +130,10 @@ def entry_from_bundle_tlog(value: dict[str, Any]) -> TlogEntry:
             log_id=b64decode(value["logId"]["keyId"], "logId").hex(),
             signed_entry_timestamp=b64decode(set_b64, "signedEntryTimestamp") if set_b64 else None,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise VerificationFailed(f"bundle transparency log entry is malformed: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        from scanner.supplychain.errors import MalformedEvidence
+
+        raise MalformedEvidence(f"bundle transparency log entry is malformed: {type(exc).__name__} {exc}") from None
 
 
 def verify_set(entry: TlogEntry, root: TrustedRoot) -> TransparencyLog:

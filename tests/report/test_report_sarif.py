@@ -101,7 +101,7 @@ def test_result_without_line_points_at_line_one_and_says_so():
     ("path", "uri", "relative"),
     [
         ("./services/a/values.yaml", "services/a/values.yaml", True),
-        ("services\\a\\deploy.yaml", "services/a/deploy.yaml", True),
+        ("back\\slash.yaml", "back%5Cslash.yaml", True),  # a POSIX file name, not two folders
         ("services//a/./x.yaml", "services/a/x.yaml", True),
         ("charts/my chart/values.yaml", "charts/my%20chart/values.yaml", True),
         ("/abs/repo/x.yaml", "file:///abs/repo/x.yaml", False),

@@ -267,6 +267,23 @@ def _roots(node: Any, at_root: bool = True) -> Iterable[str]:
         yield from _roots(child, at_root)
 
 
+def _unknown_functions(tree: Any) -> set[str]:
+    """Names of functions called in a JMESPath AST that neither JMESPath nor Kyverno defines."""
+    from scanner.engines.kyverno.jmes_functions import KyvernoFunctions
+
+    known = KyvernoFunctions.FUNCTION_TABLE
+    unknown: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "function_expression" and node.get("value") not in known:
+            unknown.add(str(node.get("value")))
+        stack.extend(node.get("children") or [])
+    return unknown
+
+
 def _context_names(entries: list[dict[str, Any]]) -> set[str]:
     return {str(e.get("name")) for e in entries if e.get("name")}
 
@@ -278,6 +295,10 @@ def _check_expression(expr: str, allowed: set[str], policy: Policy, rule: Rule, 
         compiled = compile_expression(expr)
     except VariableError as exc:
         raise _fail(policy, rule, str(exc)) from None
+    unknown = sorted(_unknown_functions(compiled.parsed))
+    if unknown:  # JMESPath only notices at evaluation, where a foreach list would silently skip
+        raise _fail(policy, rule, f"unknown function {unknown[0]}() in {expr!r}",
+                    "use a JMESPath or Kyverno function (see docs/kyverno.md)")
     if not check_roots:
         return
     for root in _roots(compiled.parsed):
