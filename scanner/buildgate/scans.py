@@ -133,7 +133,7 @@ def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True)
         raw.append(trivy.error_result(TrivyTarget("config", str(directory)), failure))
     checked = 0
     if report is not None:
-        raw += trivy.results_from_report(report, request.root)
+        raw += trivy.results_from_report(report, request.root, directory)
         checked += len(report.get("Results") or [])  # type: ignore[arg-type]
     if use_checkov:
         from scanner.engines import checkov

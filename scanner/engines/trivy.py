@@ -240,29 +240,37 @@ def scan(target: TrivyTarget, scanners: Sequence[str], options: TrivyOptions, ro
         report = scan_report(target, scanners, options)
     except TrivyFailure as failure:
         return [error_result(target, failure)]
-    return results_from_report(report, root)
+    return results_from_report(report, root, scanned_directory(target))
 
 
-def _relative(path: str, root: Path | None) -> str:
-    if root is None or not path:
+def scanned_directory(target: TrivyTarget) -> Path | None:
+    """The directory a filesystem or config scan read: Trivy names files relative to it."""
+    return Path(target.target) if target.command in ("fs", "config") else None
+
+
+def _relative(path: str, root: Path | None, base: Path | None) -> str:
+    """A Trivy target as a path relative to `root` (files of a directory scan), else as Trivy said."""
+    if root is None or not path or base is None:
         return path
-    candidate = Path(path)
+    candidate = Path(path) if Path(path).is_absolute() else base / path
     try:
-        return candidate.resolve().relative_to(root.resolve()).as_posix() if candidate.is_absolute() else path
+        return candidate.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return path
+        return candidate.as_posix()
 
 
-def results_from_report(report: dict[str, Any], root: Path | None = None) -> list[RawResult]:
+def results_from_report(report: dict[str, Any], root: Path | None = None, base: Path | None = None) -> list[RawResult]:
     """Trivy's JSON report (schema version 2) as raw results.
 
     Misconfigurations that passed are dropped; every other misconfiguration,
     secret and vulnerability becomes one DENY result with Trivy's severity.
+    `base` is the scanned directory of an fs/config scan, whose file names
+    Trivy gives relative to it; paths become relative to `root`.
     """
     artifact = str(report.get("ArtifactName", ""))
     results: list[RawResult] = []
     for entry in report.get("Results") or []:
-        target = _relative(str(entry.get("Target", "")), root)
+        target = _relative(str(entry.get("Target", "")), root, base)
         for item in entry.get("Misconfigurations") or []:
             if item.get("Status", "FAIL") == "FAIL":
                 results.append(_misconfiguration(item, target))
