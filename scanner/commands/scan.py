@@ -47,7 +47,7 @@ def scan_request(trivy_cache_dir: Path | None, profile_path: Path | None, root: 
         profile=load_profile(profile_path),
         root=(root or Path.cwd()).resolve(),
         trivy=TrivyOptions(cache_dir=cache_dir, timeout_s=timeout_s),
-        **({"today": today.date()} if today else {}),
+        today=today.date() if today else datetime.date.today(),
     )
 
 

@@ -1,0 +1,46 @@
+"""Copy one image from its repository into a local OCI layout, digest-verified, for Trivy.
+
+The build gate scans exactly the bytes it signs: it resolves the image to a
+digest, copies that manifest and its blobs (each checked against its digest
+by the repository code, each under the blob size bound) into a temporary
+layout, and runs Trivy with `--input` on the layout. Registry access, plain
+HTTP and credentials stay under cdgate's own rules; Trivy never reaches a
+registry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from scanner.supplychain.errors import RegistryError
+from scanner.supplychain.oci import DOCKER_MANIFEST_LIST, OCI_INDEX, LayoutRepository, Manifest, Repository
+
+PLATFORM = {"os": "linux", "architecture": "amd64"}
+
+
+def _platform_manifest(repository: Repository, index: Manifest) -> Manifest:
+    entries: list[dict[str, Any]] = index.json.get("manifests") or []
+    for entry in entries:
+        platform = entry.get("platform") or {}
+        if all(platform.get(key) == value for key, value in PLATFORM.items()):
+            return repository.get_manifest(str(entry["digest"]))
+    raise RegistryError(f"image index {index.digest} has no linux/amd64 image")
+
+
+def copy_to_layout(repository: Repository, digest: str, directory: Path) -> str:
+    """Write the image `digest` (or its linux/amd64 image, for an index) into an OCI layout; return the scanned digest."""
+    manifest = repository.get_manifest(digest)
+    if manifest.media_type in (OCI_INDEX, DOCKER_MANIFEST_LIST):
+        manifest = _platform_manifest(repository, manifest)
+    body = manifest.json
+    layout = LayoutRepository(directory, create=True)
+    descriptors = [body.get("config") or {}, *(body.get("layers") or [])]
+    for descriptor in descriptors:
+        blob_digest = descriptor.get("digest")
+        if not isinstance(blob_digest, str):
+            raise RegistryError(f"manifest {manifest.digest} has a descriptor without a digest: {json.dumps(descriptor)[:200]}")
+        layout.put_blob(repository.get_blob(blob_digest))
+    layout.put_manifest(manifest.data, manifest.media_type, tag="scanned")
+    return manifest.digest
