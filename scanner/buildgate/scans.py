@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +20,9 @@ from scanner.catalog import Catalog, load_catalog
 from scanner.engines.base import Level, RawResult, SourceLocation
 from scanner.engines.trivy import TrivyOptions, TrivyTarget
 from scanner.findings import GateResult, Verdict
+from scanner.inputs.document import Document
 from scanner.gates.base import GateContext, GateRun
+from scanner.gates.equivalents import merge_equivalents
 from scanner.gates.pipeline import fold_verdict
 from scanner.gates.results import finding_from_raw
 from scanner.profile import Profile
@@ -115,35 +117,47 @@ def scan_secrets(directory: Path, request: ScanRequest) -> GateRun:
 
 
 def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True) -> GateRun:
-    """Trivy `config` and Checkov (Kubernetes, Dockerfile, GitHub Actions) over a directory.
+    """Trivy `config`, Checkov and cdgate's own policies over a directory's IaC.
 
-    Checkov's Kubernetes checks also see every Helm chart under the directory,
-    rendered by cdgate's own Helm code.
+    cdgate loads the Kubernetes manifests and renders the Helm charts under
+    the directory (its own Helm code: Checkov cannot render here) and runs
+    the manifest gate's Rego and Kyverno policies over them; Checkov checks
+    the plain files, the rendered charts, Dockerfiles and workflows; Trivy's
+    findings get the resource identity of the document holding their line,
+    so equivalent findings of the three can be merged into one.
     """
     from scanner.engines import trivy
 
     problem = _directory_problem(directory, "the IaC scan")
     if problem is not None:
         return GateRun(raw=[problem])
-    report: dict[str, object] | None = None
-    raw: list[RawResult] = []
-    try:
-        report = trivy.scan_report(TrivyTarget("config", str(directory)), [], request.trivy)
-    except trivy.TrivyFailure as failure:
-        raw.append(trivy.error_result(TrivyTarget("config", str(directory)), failure))
+    from scanner.gates.results import raw_from_problem
+    from scanner.inputs.loader import LoadOptions, load_targets
+
+    loaded = load_targets([str(directory)], LoadOptions(root=request.root, max_file_bytes=request.profile.inputs.max_file_bytes))
+    raw: list[RawResult] = [raw_from_problem(p) for p in loaded.problems]
     checked = 0
-    if report is not None:
-        raw += trivy.results_from_report(report, request.root, directory)
-        checked += len(report.get("Results") or [])  # type: ignore[arg-type]
+    if request.profile.gate_enabled("manifest"):
+        from scanner.gates.manifest import create as create_manifest_gate
+
+        context = GateContext(documents=loaded.documents, profile=request.profile, catalog=request.catalog or load_catalog(), root=request.root, today=request.today)
+        manifest_run = create_manifest_gate(request.profile, request.root).run(context)
+        raw += manifest_run.raw
+        checked += manifest_run.checked
+    target = TrivyTarget("config", str(directory))
+    try:
+        report = trivy.scan_report(target, [], request.trivy)
+        raw += with_resource_identity(trivy.results_from_report(report, request.root, directory), loaded.documents)
+        checked += len(report.get("Results") or [])
+    except trivy.TrivyFailure as failure:
+        raw.append(trivy.error_result(target, failure))
     if use_checkov:
         from scanner.engines import checkov
 
-        result = checkov.scan_directory(directory, request.root, ("kubernetes", "dockerfile", "github_actions"))
-        raw += result.results
-        checked += result.resources
-        charts = _rendered_charts(directory, request)
-        raw += charts.raw
-        checked += charts.checked
+        files = checkov.scan_directory(directory, request.root, ("kubernetes", "dockerfile", "github_actions"))
+        rendered = checkov.scan_documents([d for d in loaded.documents if d.origin == "helm"])
+        raw += files.results + rendered.results
+        checked += files.resources + rendered.resources
     if checked == 0 and not any(r.level is Level.ERROR for r in raw):
         raw.append(
             nothing_checked(
@@ -155,18 +169,21 @@ def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True)
     return GateRun(raw=raw, checked=checked)
 
 
-def _rendered_charts(directory: Path, request: ScanRequest) -> GateRun:
-    """Checkov over every Helm chart below `directory`, rendered by cdgate (Checkov cannot render)."""
-    charts = sorted({p.parent for p in directory.rglob("Chart.yaml")})
-    if not charts:
-        return GateRun()
-    from scanner.engines import checkov
-    from scanner.gates.results import raw_from_problem
-    from scanner.inputs.loader import LoadOptions, load_targets
-
-    loaded = load_targets([str(c) for c in charts], LoadOptions(root=request.root, mode="helm"))
-    result = checkov.scan_documents(loaded.documents)
-    return GateRun(raw=[raw_from_problem(p) for p in loaded.problems] + result.results, checked=result.resources)
+def with_resource_identity(results: list[RawResult], documents: Sequence[Document]) -> list[RawResult]:
+    """Trivy names a file and lines, not a resource: give each result the document holding its line."""
+    by_path: dict[str, list[Document]] = {}
+    for document in documents:
+        if document.is_resource:
+            by_path.setdefault(document.path, []).append(document)
+    for result in results:
+        location = result.location
+        if location is None or location.kind or location.start_line is None:
+            continue
+        for document in by_path.get(location.path, []):
+            if document.start_line <= location.start_line <= document.end_line:
+                result.location = replace(location, kind=document.kind, namespace=document.namespace, name=document.name)
+                break
+    return results
 
 
 def verdict_for(runs: Sequence[tuple[str, GateRun]], request: ScanRequest, targets: Sequence[str]) -> Verdict:
@@ -178,7 +195,12 @@ def verdict_for(runs: Sequence[tuple[str, GateRun]], request: ScanRequest, targe
         documents=(), profile=profile, catalog=catalog, root=request.root, today=request.today, targets=tuple(targets)
     )
     results = [
-        GateResult(name, [finding_from_raw(r, catalog, name, profile.environment) for r in run.raw], documents=run.checked, skipped=run.skipped)
+        GateResult(
+            name,
+            merge_equivalents([finding_from_raw(r, catalog, name, profile.environment) for r in run.raw]),
+            documents=run.checked,
+            skipped=run.skipped,
+        )
         for name, run in runs
     ]
     return fold_verdict(results, context, started=started, documents=sum(run.checked for _, run in runs))

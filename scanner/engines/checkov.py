@@ -123,14 +123,16 @@ def scan_directory(directory: Path, root: Path, frameworks: Sequence[str] = tupl
     with _lock:
         for framework in frameworks:
             try:
-                reports = _run_framework(framework, str(directory), None)
+                reports = _run_framework(framework, str(directory.resolve()), None)
             except Exception as exc:  # noqa: BLE001 - a Checkov crash is an ERROR result, never a pass
                 results.append(_error(framework, _relative(directory, root), exc))
                 continue
             for report in reports:
                 resources += len(report.resources) or len(report.failed_checks) + len(report.passed_checks)
                 for record in report.failed_checks:
-                    file_path = _relative(directory / str(record.file_path).lstrip("/"), root)
+                    absolute = getattr(record, "file_abs_path", None)
+                    source = Path(absolute) if absolute and Path(absolute).is_absolute() else directory.resolve() / str(record.file_path).lstrip("/")
+                    file_path = _relative(source, root)
                     results.append(_record_result(record, framework, file_path, severities))
     return CheckovScan(results, resources)
 
