@@ -51,6 +51,8 @@ test: venv system-packages interop-deps
 bench: venv
 	$(BIN)/python benchmarks/manifests/run.py
 	$(BIN)/python benchmarks/kyverno/run.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/scanners/run.py
 
 clean:
 	rm -rf $(VENV) reports/*.sarif reports/*.json reports/*.xml reports/*.md reports/*.html
