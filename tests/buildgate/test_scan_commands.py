@@ -163,3 +163,36 @@ def test_the_trivy_binary_is_the_wheels_not_the_path(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     binary = trivy_binary()
     assert binary.is_file() and os.access(binary, os.X_OK)
+
+
+def test_a_checkov_exception_is_an_error_result_with_its_traceback(tmp_path, monkeypatch):
+    from scanner.engines import checkov
+    from scanner.engines.base import Level
+
+    def fake_runner_that_crashes(framework, root_folder, files):
+        """A fake Checkov runner: the real one cannot be made to crash on demand."""
+        raise RuntimeError(f"{framework} parser blew up")
+
+    monkeypatch.setattr(checkov, "_run_framework", fake_runner_that_crashes)
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    result = checkov.scan_directory(tmp_path, tmp_path, ("dockerfile",))
+    [error] = result.results
+    assert error.level is Level.ERROR and "dockerfile parser blew up" in error.message
+    assert "RuntimeError" in error.properties["stderr"]
+
+
+def test_vulndb_build_command_writes_a_database_trivy_opens(cdgate, tmp_path):
+    advisories = tmp_path / "advisories.yaml"
+    advisories.write_text(
+        "vulnerabilities:\n  CVE-2099-9001: {severity: CRITICAL, title: bad requests}\n"
+        "advisories:\n  - {source: pip, package: requests, id: CVE-2099-9001, fixed: 2.32.0}\n"
+    )
+    result = cdgate("vulndb", "build", str(advisories), "--cache-dir", str(tmp_path / "db"))
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / "requirements.txt").write_text("requests==2.31.0\n")
+    scanned = cdgate("scan", "fs", "svc", "--trivy-cache-dir", str(tmp_path / "db"), "-f", "json", cwd=tmp_path)
+    assert scanned.returncode == 1, scanned.stderr
+    [finding] = json.loads(scanned.stdout)["findings"]
+    assert finding["rule_id"] == "CVE-2099-9001" and finding["location"]["path"] == "svc/requirements.txt"
