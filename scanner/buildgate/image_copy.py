@@ -11,8 +11,10 @@ registry.
 from __future__ import annotations
 
 import json
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from scanner.supplychain.errors import RegistryError
 from scanner.supplychain.oci import DOCKER_MANIFEST_LIST, OCI_INDEX, LayoutRepository, Manifest, Repository
@@ -44,3 +46,27 @@ def copy_to_layout(repository: Repository, digest: str, directory: Path) -> str:
         layout.put_blob(repository.get_blob(blob_digest))
     layout.put_manifest(manifest.data, manifest.media_type, tag="scanned")
     return manifest.digest
+
+
+@contextmanager
+def pulled_layout(reference: str, *, insecure: bool = False) -> Iterator[Path]:
+    """A temporary OCI layout holding the image `reference` names (removed afterwards).
+
+    The reference is resolved by cdgate's own registry client (loopback plain
+    HTTP only with `insecure`), so Trivy never reaches a registry.
+    """
+    from scanner.errors import ConfigError
+    from scanner.supplychain.oci import RegistryOptions, open_repository
+    from scanner.supplychain.reference import ReferenceError_, parse_reference
+
+    try:
+        parsed = parse_reference(reference)
+    except ReferenceError_ as exc:
+        raise ConfigError(str(exc), hint="use REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] or oci:DIR[:TAG]") from None
+    options = RegistryOptions(insecure=frozenset({parsed.registry}) if insecure else frozenset())
+    repository = open_repository(parsed, options)
+    digest = repository.get_manifest(parsed.identifier).digest
+    with tempfile.TemporaryDirectory(prefix="cdgate-image-") as temporary:
+        layout = Path(temporary) / "layout"
+        copy_to_layout(repository, digest, layout)
+        yield layout

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import sys
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NoReturn, TypeVar
 
 import click
 
@@ -51,7 +51,7 @@ def scan_request(trivy_cache_dir: Path | None, profile_path: Path | None, root: 
     )
 
 
-def emit(verdict: Any, fmt: str, output: Path | None) -> None:
+def emit(verdict: Any, fmt: str, output: Path | None) -> NoReturn:
     """Print or write the report, say the verdict on stderr, exit with its code."""
     from scanner.report import render, write_report
 
@@ -84,9 +84,10 @@ def scan() -> None:
 @click.argument("reference", required=False)
 @click.option("--input", "tarball", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A `docker save` tarball.")
 @click.option("--layout", type=click.Path(exists=True, file_okay=False, path_type=Path), help="An OCI image layout directory.")
+@click.option("--allow-insecure-registry", is_flag=True, help="Allow plain HTTP to a loopback registry.")
 @report_options
 @fail_closed
-def scan_image(reference: str | None, tarball: Path | None, layout: Path | None, trivy_cache_dir: Path | None, profile_path: Path | None, fmt: str, output: Path | None, root: Path | None, timeout_s: float, today: datetime.datetime | None) -> None:
+def scan_image(reference: str | None, tarball: Path | None, layout: Path | None, allow_insecure_registry: bool, trivy_cache_dir: Path | None, profile_path: Path | None, fmt: str, output: Path | None, root: Path | None, timeout_s: float, today: datetime.datetime | None) -> None:
     """Scan an image's OS and language packages for vulnerabilities: REF, --input TAR or --layout DIR."""
     from scanner.buildgate.scans import ImageSource, scan_vulnerabilities, verdict_for
     from scanner.errors import ConfigError
@@ -94,8 +95,15 @@ def scan_image(reference: str | None, tarball: Path | None, layout: Path | None,
     if sum(x is not None for x in (reference, tarball, layout)) != 1:
         raise ConfigError("give exactly one of REF, --input TAR or --layout DIR")
     request = scan_request(trivy_cache_dir, profile_path, root, timeout_s, today)
-    image = ImageSource(reference, tarball, layout)
-    emit(verdict_for([("vulnerability", scan_vulnerabilities(image, request))], request, [image.label]), fmt, output)
+    if reference is None:
+        image = ImageSource(None, tarball, layout)
+        run, label = scan_vulnerabilities(image, request), image.label
+    else:
+        from scanner.buildgate.image_copy import pulled_layout
+
+        with pulled_layout(reference, insecure=allow_insecure_registry) as copied:  # cdgate pulls; Trivy stays offline
+            run, label = scan_vulnerabilities(ImageSource(layout=copied), request), reference
+    emit(verdict_for([("vulnerability", run)], request, [label]), fmt, output)
 
 
 def _directory_command(name: str, gate: str, summary: str) -> None:
@@ -126,10 +134,11 @@ _directory_command("iac", "iac", "Check DIR's Kubernetes manifests, Helm charts,
 @click.option("-f", "--format", "sbom_format", type=click.Choice(["cyclonedx", "spdx-json"]), default="cyclonedx", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the SBOM here (atomically) instead of stdout.")
 @click.option("--image", "as_image", is_flag=True, help="TARGET is an image reference even though a file of that name exists.")
+@click.option("--allow-insecure-registry", is_flag=True, help="Allow plain HTTP to a loopback registry.")
 @click.option("--trivy-cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Trivy cache directory.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=300, show_default=True)
 @fail_closed
-def sbom(target: str, sbom_format: str, output: Path | None, as_image: bool, trivy_cache_dir: Path | None, timeout_s: float) -> None:
+def sbom(target: str, sbom_format: str, output: Path | None, as_image: bool, allow_insecure_registry: bool, trivy_cache_dir: Path | None, timeout_s: float) -> None:
     """Write an SBOM of TARGET: a directory, an OCI layout, a `docker save` tar or an image reference."""
     import json
 
@@ -141,8 +150,16 @@ def sbom(target: str, sbom_format: str, output: Path | None, as_image: bool, tri
     cache_dir = (trivy_cache_dir or DEFAULT_CACHE_DIR).resolve()
     cache_dir.mkdir(parents=True, exist_ok=True)
     trivy_target = sbom_target(target, as_image)
+    options = TrivyOptions(cache_dir=cache_dir, timeout_s=timeout_s)
     try:
-        document = generate_sbom(trivy_target, sbom_format, TrivyOptions(cache_dir=cache_dir, timeout_s=timeout_s))
+        if trivy_target.command == "image" and not trivy_target.input_path:
+            from scanner.buildgate.image_copy import pulled_layout
+            from scanner.engines.trivy import TrivyTarget
+
+            with pulled_layout(target, insecure=allow_insecure_registry) as copied:  # cdgate pulls; Trivy stays offline
+                document = generate_sbom(TrivyTarget("image", str(copied), input_path=True), sbom_format, options)
+        else:
+            document = generate_sbom(trivy_target, sbom_format, options)
     except TrivyFailure as failure:
         if failure.stderr:
             click.echo(failure.stderr.rstrip(), err=True)

@@ -150,3 +150,18 @@ def test_policy_bundle_digest_follows_team_policies(tmp_path):
     (policies / "team.rego").write_text("package main\n\ndeny contains msg if { true; msg := \"y\" }\n")
     assert policy_bundle_digest(load_profile(profile_file)) != before
     assert before != policy_bundle_digest(load_profile(None))
+
+
+def test_scan_and_sbom_of_a_registry_image_pull_it_through_cdgate(cdgate, tmp_path, fresh_repo, trivy_db):
+    reference, repo = fresh_repo
+    digest = push_image(repo, "v1", ALPINE_FILES)
+    image = f"{reference.repository_name}:v1"
+    scanned = cdgate("scan", "image", image, "--allow-insecure-registry", "--trivy-cache-dir", str(trivy_db), "-f", "json", cwd=tmp_path)
+    assert scanned.returncode == 1, scanned.stderr
+    assert {f["rule_id"] for f in json.loads(scanned.stdout)["findings"]} == {"CVE-2099-1001", "CVE-2099-3001", "CVE-2099-4001"}
+    out = tmp_path / "sbom.spdx.json"
+    sbom = cdgate("sbom", image, "--image", "--allow-insecure-registry", "-f", "spdx-json", "-o", str(out), "--trivy-cache-dir", str(tmp_path / "c"))
+    assert sbom.returncode == 0, sbom.stderr
+    assert {"musl", "lodash", "requests"} <= {p["name"] for p in json.loads(out.read_text())["packages"]}
+    refused = cdgate("scan", "image", f"{reference.repository_name}@{digest}", "--trivy-cache-dir", str(trivy_db), cwd=tmp_path)
+    assert refused.returncode == 2  # plain HTTP only when asked for
