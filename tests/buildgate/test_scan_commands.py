@@ -184,15 +184,24 @@ def test_a_checkov_exception_is_an_error_result_with_its_traceback(tmp_path, mon
 def test_vulndb_build_command_writes_a_database_trivy_opens(cdgate, tmp_path):
     advisories = tmp_path / "advisories.yaml"
     advisories.write_text(
-        "vulnerabilities:\n  CVE-2099-9001: {severity: CRITICAL, title: bad requests}\n"
+        "vulnerabilities:\n  CVE-2099-9001: {severity: CRITICAL, title: bad requests}\n  CVE-2099-9002: {severity: HIGH}\n"
         "advisories:\n  - {source: pip, package: requests, id: CVE-2099-9001, fixed: 2.32.0}\n"
+        "  - {source: npm, package: lodash, id: CVE-2099-9002, fixed: 4.17.21}\n"
     )
     result = cdgate("vulndb", "build", str(advisories), "--cache-dir", str(tmp_path / "db"))
     assert result.returncode == 0, result.stderr
     project = tmp_path / "svc"
     project.mkdir()
-    (project / "requirements.txt").write_text("requests==2.31.0\n")
+    (project / "requirements.txt").write_text("requests==2.31.0\nclick==8.1.7\n")
+    (project / "package-lock.json").write_text(json.dumps({
+        "name": "svc", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+        "packages": {
+            "": {"name": "svc", "version": "1.0.0", "dependencies": {"lodash": "^4.17.0", "ms": "^2.1.3"}},
+            "node_modules/lodash": {"version": "4.17.20", "resolved": "https://example.invalid/lodash-4.17.20.tgz"},
+            "node_modules/ms": {"version": "2.1.3", "resolved": "https://example.invalid/ms-2.1.3.tgz"},
+        },
+    }))
     scanned = cdgate("scan", "fs", "svc", "--trivy-cache-dir", str(tmp_path / "db"), "-f", "json", cwd=tmp_path)
     assert scanned.returncode == 1, scanned.stderr
-    [finding] = json.loads(scanned.stdout)["findings"]
-    assert finding["rule_id"] == "CVE-2099-9001" and finding["location"]["path"] == "svc/requirements.txt"
+    found = {f["rule_id"]: f["location"]["path"] for f in json.loads(scanned.stdout)["findings"]}
+    assert found == {"CVE-2099-9001": "svc/requirements.txt", "CVE-2099-9002": "svc/package-lock.json"}
