@@ -92,6 +92,7 @@ def trivyignore_waivers(path: Path) -> list[Waiver]:
                     expires=expires,
                     resource=ResourceSelector(),
                     line=line,
+                    source=path,
                 )
             )
     return waivers
