@@ -287,8 +287,11 @@ def results_from_report(report: dict[str, Any], root: Path | None = None, base: 
         for item in entry.get("Misconfigurations") or []:
             if item.get("Status", "FAIL") == "FAIL":
                 results.append(_misconfiguration(item, target))
+        seen: dict[str, int] = {}
         for item in entry.get("Secrets") or []:
-            results.append(_secret(item, target))
+            rule = str(item.get("RuleID") or "secret")
+            seen[rule] = seen.get(rule, 0) + 1
+            results.append(_secret(item, target, seen[rule]))
         for item in entry.get("Vulnerabilities") or []:
             results.append(_vulnerability(item, target, entry, artifact))
     return results
@@ -317,7 +320,9 @@ def _misconfiguration(item: dict[str, Any], target: str) -> RawResult:
     )
 
 
-def _secret(item: dict[str, Any], target: str) -> RawResult:
+def _secret(item: dict[str, Any], target: str, ordinal: int) -> RawResult:
+    """A secret; its identity is the file, the rule and which of that rule's matches it is
+    (never the line, so the fingerprint survives lines moving)."""
     rule_id = str(item.get("RuleID") or "secret")
     start = item.get("StartLine") or None
     return RawResult(
@@ -328,7 +333,7 @@ def _secret(item: dict[str, Any], target: str) -> RawResult:
         location=SourceLocation(
             path=target, start_line=start, end_line=item.get("EndLine") or start, kind="File", name=target
         ),
-        json_path=f"line {start}" if start else None,
+        json_path=f"{rule_id}[{ordinal}]",
         severity=str(item.get("Severity", "")).lower() or None,
         title=item.get("Title"),
         properties={"scanner": "secret", "category": item.get("Category"), "match": item.get("Match")},
