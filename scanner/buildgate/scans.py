@@ -111,9 +111,20 @@ def scan_filesystem(directory: Path, scanners: Sequence[str], request: ScanReque
     return GateRun(raw=raw, checked=sum(1 for p in directory.rglob("*") if p.is_file()))
 
 
-def scan_secrets(directory: Path, request: ScanRequest) -> GateRun:
-    """Trivy's secret scanner over every file of a directory."""
-    return scan_filesystem(directory, ["secret"], request)
+def scan_secrets(directory: Path, request: ScanRequest, *, use_checkov: bool = True) -> GateRun:
+    """Trivy's secret scanner over every file of a directory, and Checkov's over its config files.
+
+    Checkov's secrets runner reads only configuration files (YAML, JSON,
+    Terraform...) by default; where both flag the same file, the findings are
+    merged (`rules/scanners/equivalent-controls.yaml`).
+    """
+    run = scan_filesystem(directory, ["secret"], request)
+    if use_checkov and not run.skipped and not any(r.level is Level.ERROR and r.engine == "cdgate" for r in run.raw):
+        from scanner.engines import checkov
+
+        found = checkov.scan_directory(directory, request.root, ("secrets",))
+        run = GateRun(raw=run.raw + found.results, checked=run.checked)
+    return run
 
 
 def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True) -> GateRun:

@@ -93,6 +93,9 @@ def _record_result(record: Any, framework: str, file_path: str, severities: tupl
     table, default = severities
     start, end = (list(record.file_line_range) + [None, None])[:2]
     resource = str(record.resource or "")
+    if framework == "secrets":
+        # The resource is a hash of the secret: name the file and line instead, like Trivy's secrets.
+        return _secret_result(record, file_path, start or 1, table.get(str(record.check_id), default))
     kind, namespace, name = _resource_identity(framework, resource)
     return RawResult(
         engine=ENGINE,
@@ -105,6 +108,29 @@ def _record_result(record: Any, framework: str, file_path: str, severities: tupl
         title=str(record.check_name),
         properties={"framework": framework, "resource": resource, "guideline": getattr(record, "guideline", None)},
     )
+
+
+def _secret_result(record: Any, file_path: str, line: int, severity: str) -> RawResult:
+    return RawResult(
+        engine=ENGINE,
+        policy=record.check_id,
+        message=f"{record.check_name} in {file_path} at line {line}",
+        rule_id=str(record.check_id),
+        location=SourceLocation(path=file_path, start_line=line, end_line=line, kind="File", name=file_path),
+        severity=severity,
+        title=str(record.check_name),
+        properties={"framework": "secrets"},
+    )
+
+
+def _number_secrets(results: list[RawResult]) -> None:
+    """Identify each secret by file, check and ordinal (never the line or the secret's hash)."""
+    seen: dict[tuple[str, str], int] = {}
+    for result in results:
+        if result.properties.get("framework") == "secrets" and result.location is not None:
+            key = (result.location.path, str(result.rule_id))
+            seen[key] = seen.get(key, 0) + 1
+            result.json_path = f"{result.rule_id}[{seen[key]}]"
 
 
 def _resource_identity(framework: str, resource: str) -> tuple[str | None, str | None, str | None]:
@@ -134,6 +160,7 @@ def scan_directory(directory: Path, root: Path, frameworks: Sequence[str] = tupl
                     source = Path(absolute) if absolute and Path(absolute).is_absolute() else directory.resolve() / str(record.file_path).lstrip("/")
                     file_path = _relative(source, root)
                     results.append(_record_result(record, framework, file_path, severities))
+    _number_secrets(results)
     return CheckovScan(results, resources)
 
 

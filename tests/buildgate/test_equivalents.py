@@ -68,3 +68,30 @@ def test_scan_iac_reports_each_privileged_container_once(cdgate, tmp_path):
     assert [f["rule_id"] for f in privileged] == ["CDG-K8S-001", "CDG-K8S-001"]  # one per container, not five
     assert {tuple(f["properties"]["engines"]) for f in privileged} == {("checkov", "rego", "trivy")}
     assert {f["location"]["start_line"] for f in privileged} == {11, 15}
+
+
+@pytest.mark.slow
+def test_trivy_and_checkov_secrets_in_a_config_file_are_one_finding_each(cdgate, tmp_path):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "settings.yaml").write_text(
+        "app:\n  region: eu-west-1\n  aws_access_key_id: AKIAZ7QW3RT5YU2IOPLA\n"
+        "  aws_secret_access_key: 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\n"
+    )
+    result = cdgate("scan", "secrets", "conf", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule_id"], f["location"]["start_line"]) for f in findings] == [
+        ("secret:aws-access-key-id", 3), ("secret:aws-secret-access-key", 4)]
+    assert all(f["properties"]["engines"] == ["checkov", "trivy"] for f in findings)
+    assert "AKIAZ7QW3RT5YU2IOPLA" not in result.stdout
+
+
+def test_other_engines_attach_to_the_findings_their_lines_overlap():
+    def at(rule_id, engine, start, end):
+        f = _finding(rule_id, engine, Severity.HIGH)
+        f.location = Location(path="k8s/pod.yaml", start_line=start, end_line=end, kind="Pod", namespace="shop", name="web")
+        return f
+
+    findings = [at("CDG-K8S-001", "rego", 11, 11), at("CDG-K8S-001", "rego", 15, 15), at("KSV-0017", "trivy", 12, 15)]
+    first, second = merge_equivalents(findings, load_controls())
+    assert "engines" not in first.properties and second.properties["engines"] == ["rego", "trivy"]
