@@ -80,8 +80,12 @@ def test_scan_of_an_empty_directory_is_not_a_pass(cdgate, tmp_path):
 
 
 def test_scan_iac_flags_a_dockerfile_running_as_root_from_latest(cdgate, tmp_path):
-    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / "svc" / "Dockerfile").write_text(ROOT_LATEST_DOCKERFILE)
+    (tmp_path / "svc" / ".github" / "workflows" / "ci.yml").write_text(
+        "on: issues\npermissions: {contents: read}\njobs:\n  greet:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo \"${{ github.event.issue.title }}\"\n"
+    )
     report = tmp_path / "iac.json"
     result = cdgate("scan", "iac", "svc", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", "-o", str(report), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
@@ -93,6 +97,8 @@ def test_scan_iac_flags_a_dockerfile_running_as_root_from_latest(cdgate, tmp_pat
     assert root["severity"] == "high" and root["outcome"] == "fail"
     assert latest["location"]["path"] == "svc/Dockerfile" and latest["location"]["start_line"] == 1
     assert "CKV_DOCKER_7" in latest["message"]
+    injection = by_rule["CKV_GHA_2"]  # shell injection from an issue title
+    assert injection["location"]["path"] == "svc/.github/workflows/ci.yml" and injection["location"]["start_line"] == 7
 
 
 def test_scan_iac_passes_a_pinned_non_root_dockerfile(cdgate, tmp_path):
