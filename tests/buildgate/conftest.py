@@ -18,3 +18,25 @@ def trivy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vulnerabilities, advisories = load_advisories(ADVISORIES)
     build_database(vulnerabilities, advisories, cache)
     return cache
+
+
+@pytest.fixture
+def scan_in_process(tmp_path: Path):
+    """Run a build-gate scan in this process (Checkov's import is paid once per test worker).
+
+    Returns (exit code, the JSON report as a dict), as `cdgate scan KIND DIR -f json` would.
+    """
+    import json
+
+    from scanner.buildgate import scans
+    from scanner.engines.trivy import TrivyOptions
+    from scanner.profile import load_profile
+    from scanner.report import render
+
+    def run(kind: str, directory: Path, profile: Path | None = None) -> tuple[int, dict]:
+        request = scans.ScanRequest(profile=load_profile(profile), root=tmp_path, trivy=TrivyOptions(cache_dir=tmp_path / "cache"))
+        runner = {"iac": scans.scan_iac, "secrets": scans.scan_secrets}[kind]
+        verdict = scans.verdict_for([(kind, runner(directory, request))], request, [str(directory)])
+        return verdict.exit_code, json.loads(render(verdict, "json"))
+
+    return run

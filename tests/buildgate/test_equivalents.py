@@ -57,13 +57,12 @@ def test_highest_severity_wins_when_the_kept_rule_is_milder():
 
 
 @pytest.mark.slow
-def test_scan_iac_reports_each_privileged_container_once(cdgate, tmp_path):
+def test_scan_iac_reports_each_privileged_container_once(scan_in_process, tmp_path):
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "pod.yaml").write_text(TWO_PRIVILEGED)
-    report = tmp_path / "iac.json"
-    result = cdgate("scan", "iac", "k8s", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", "-o", str(report), cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    findings = json.loads(report.read_text())["findings"]
+    code, report = scan_in_process("iac", tmp_path / "k8s")
+    assert code == 1
+    findings = report["findings"]
     privileged = [f for f in findings if f["properties"].get("control") == "privileged" or f["rule_id"] in ("KSV-0017", "CKV_K8S_16", "CDG-K8S-001")]
     assert [f["rule_id"] for f in privileged] == ["CDG-K8S-001", "CDG-K8S-001"]  # one per container, not five
     assert {tuple(f["properties"]["engines"]) for f in privileged} == {("checkov", "rego", "trivy")}
@@ -71,19 +70,19 @@ def test_scan_iac_reports_each_privileged_container_once(cdgate, tmp_path):
 
 
 @pytest.mark.slow
-def test_trivy_and_checkov_secrets_in_a_config_file_are_one_finding_each(cdgate, tmp_path):
+def test_trivy_and_checkov_secrets_in_a_config_file_are_one_finding_each(scan_in_process, tmp_path):
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "settings.yaml").write_text(
         "app:\n  region: eu-west-1\n  aws_access_key_id: AKIAZ7QW3RT5YU2IOPLA\n"
         "  aws_secret_access_key: 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\n"
     )
-    result = cdgate("scan", "secrets", "conf", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    findings = json.loads(result.stdout)["findings"]
+    code, report = scan_in_process("secrets", tmp_path / "conf")
+    assert code == 1
+    findings = report["findings"]
     assert [(f["rule_id"], f["location"]["start_line"]) for f in findings] == [
         ("secret:aws-access-key-id", 3), ("secret:aws-secret-access-key", 4)]
     assert all(f["properties"]["engines"] == ["checkov", "trivy"] for f in findings)
-    assert "AKIAZ7QW3RT5YU2IOPLA" not in result.stdout
+    assert "AKIAZ7QW3RT5YU2IOPLA" not in json.dumps(report)
 
 
 def test_other_engines_attach_to_the_findings_their_lines_overlap():

@@ -64,12 +64,13 @@ def test_scan_secrets_finds_a_planted_aws_key_at_its_line(cdgate, tmp_path):
     assert "AKIAZ7QW3RT5YU2IOPLA" not in report.read_text()  # Trivy masks the match; cdgate keeps it masked
 
 
-def test_scan_secrets_of_a_clean_tree_passes(cdgate, tmp_path):
+def test_scan_secrets_of_a_clean_tree_passes(scan_in_process, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "main.py").write_text("print('hello')\n")
-    result = cdgate("scan", "secrets", "src", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["findings"] == []
+    (tmp_path / "src" / "values.yaml").write_text("replicas: 2\n")
+    code, report = scan_in_process("secrets", tmp_path / "src")
+    assert code == 0, report["findings"]
+    assert report["findings"] == [] and report["gates"][0]["documents"] == 2
 
 
 def test_scan_of_an_empty_directory_is_not_a_pass(cdgate, tmp_path):
@@ -101,16 +102,15 @@ def test_scan_iac_flags_a_dockerfile_running_as_root_from_latest(cdgate, tmp_pat
     assert injection["location"]["path"] == "svc/.github/workflows/ci.yml" and injection["location"]["start_line"] == 7
 
 
-def test_scan_iac_passes_a_pinned_non_root_dockerfile(cdgate, tmp_path):
+def test_scan_iac_passes_a_pinned_non_root_dockerfile(scan_in_process, tmp_path):
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "Dockerfile").write_text(GOOD_DOCKERFILE)
-    report = tmp_path / "iac.json"
-    result = cdgate("scan", "iac", "svc", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", "-o", str(report), cwd=tmp_path)
-    assert result.returncode == 0, [f["rule_id"] for f in findings(report)]
-    assert json.loads(report.read_text())["gates"][0]["documents"] > 0
+    code, report = scan_in_process("iac", tmp_path / "svc")
+    assert code == 0, [f["rule_id"] for f in report["findings"]]
+    assert report["gates"][0]["documents"] > 0
 
 
-def test_scan_iac_reads_helm_charts_rendered_by_cdgate(cdgate, tmp_path):
+def test_scan_iac_reads_helm_charts_rendered_by_cdgate(scan_in_process, tmp_path):
     chart = tmp_path / "charts" / "web"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
@@ -120,10 +120,9 @@ def test_scan_iac_reads_helm_charts_rendered_by_cdgate(cdgate, tmp_path):
         "  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - name: web\n"
         "          image: nginx:1.27\n          securityContext:\n            privileged: {{ .Values.privileged }}\n"
     )
-    report = tmp_path / "iac.json"
-    result = cdgate("scan", "iac", "charts", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", "-o", str(report), cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    [privileged] = [f for f in findings(report) if f["rule_id"] == "CDG-K8S-001"]
+    code, report = scan_in_process("iac", tmp_path / "charts")
+    assert code == 1
+    [privileged] = [f for f in report["findings"] if f["rule_id"] == "CDG-K8S-001"]
     assert "checkov" in privileged["properties"]["engines"]  # Checkov saw the chart cdgate rendered
     assert privileged["location"]["path"] == "charts/web/templates/deploy.yaml"
     assert privileged["location"]["name"] == "web"
@@ -137,13 +136,13 @@ def _fake_trivy(tmp_path: Path, body: str) -> Path:
     return script
 
 
-def test_trivy_crash_exits_2_and_keeps_its_stderr(cdgate, tmp_path):
-    fake = _fake_trivy(tmp_path, "echo 'panic: runtime error: index out of range' >&2\nexit 2\n")
+def test_trivy_crash_exits_2_and_keeps_its_stderr(scan_in_process, tmp_path, monkeypatch):
+    monkeypatch.setenv("CDGATE_TRIVY", str(_fake_trivy(tmp_path, "echo 'panic: runtime error: index out of range' >&2\nexit 2\n")))
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.py").write_text("x = 1\n")
-    result = cdgate("scan", "secrets", "src", "--trivy-cache-dir", str(tmp_path / "cache"), "-f", "json", cwd=tmp_path, env={"CDGATE_TRIVY": str(fake)})
-    assert result.returncode == 2
-    [error] = json.loads(result.stdout)["findings"]
+    code, report = scan_in_process("secrets", tmp_path / "src")
+    assert code == 2
+    [error] = report["findings"]
     assert error["outcome"] == "error" and "exited with code 2" in error["message"]
     assert "panic: runtime error" in error["properties"]["stderr"]
 
