@@ -61,3 +61,29 @@ def layout_image(directory: Path, files: dict[str, bytes], tag: str = "v1") -> s
 
 def pushed_image(repo: Repository, files: dict[str, bytes], tag: str = "v1") -> str:
     return push_image(repo, tag, files)
+
+
+def docker_save_tarball(path: Path, files: dict[str, bytes], tag: str = "app:v1") -> None:
+    """Write a `docker save` archive (manifest.json, config, one uncompressed layer) of an image holding `files`."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, content in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(content), 0, 0o644
+            tar.addfile(info, io.BytesIO(content))
+    layer_bytes = layer.getvalue()
+    diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    layer_name = diff_id.split(":")[1] + "/layer.tar"
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": [layer_name]}]).encode()
+    with tarfile.open(path, mode="w") as archive:
+        for name, content in ((config_name, config), (layer_name, layer_bytes), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(content), 0, 0o644
+            archive.addfile(info, io.BytesIO(content))
