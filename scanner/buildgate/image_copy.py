@@ -20,6 +20,9 @@ from scanner.supplychain.errors import RegistryError
 from scanner.supplychain.oci import DOCKER_MANIFEST_LIST, OCI_INDEX, LayoutRepository, Manifest, Repository
 
 PLATFORM = {"os": "linux", "architecture": "amd64"}
+#: Bounds on what is copied: image layers are larger than signatures (the registry default).
+MAX_LAYER_BYTES = 1024 * 1024 * 1024
+MAX_IMAGE_BYTES = 4 * 1024 * 1024 * 1024
 
 
 def _platform_manifest(repository: Repository, index: Manifest) -> Manifest:
@@ -39,11 +42,16 @@ def copy_to_layout(repository: Repository, digest: str, directory: Path) -> str:
     body = manifest.json
     layout = LayoutRepository(directory, create=True)
     descriptors = [body.get("config") or {}, *(body.get("layers") or [])]
+    copied = 0
     for descriptor in descriptors:
         blob_digest = descriptor.get("digest")
         if not isinstance(blob_digest, str):
             raise RegistryError(f"manifest {manifest.digest} has a descriptor without a digest: {json.dumps(descriptor)[:200]}")
-        layout.put_blob(repository.get_blob(blob_digest))
+        blob = repository.get_blob(blob_digest, max_bytes=MAX_LAYER_BYTES)
+        copied += len(blob)
+        if copied > MAX_IMAGE_BYTES:
+            raise RegistryError(f"image {manifest.digest} is larger than the {MAX_IMAGE_BYTES} bytes cdgate copies for a scan")
+        layout.put_blob(blob)
     layout.put_manifest(manifest.data, manifest.media_type, tag="scanned")
     return manifest.digest
 
