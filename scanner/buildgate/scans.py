@@ -10,6 +10,7 @@ a pass.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,9 +153,14 @@ def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True)
         from scanner.gates.manifest import create as create_manifest_gate
 
         context = GateContext(documents=loaded.documents, profile=request.profile, catalog=request.catalog or load_catalog(), root=request.root, today=request.today)
-        manifest_run = create_manifest_gate(request.profile, request.root).run(context)
+        manifest_gate = create_manifest_gate(request.profile, request.root)
+        manifest_run = manifest_gate.run(context)
         raw += manifest_run.raw
         checked += manifest_run.checked
+        # regorus engines must be freed on the thread that made them; the gate holds them in
+        # reference cycles, so collect them here rather than in whichever thread GC runs next.
+        del manifest_gate
+        gc.collect()
     target = TrivyTarget("config", str(directory))
     try:
         report = trivy.scan_report(target, [], request.trivy)
