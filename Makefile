@@ -61,6 +61,8 @@ bench: venv
 	$(BIN)/python benchmarks/gatekeeper/run.py
 	$(BIN)/python benchmarks/cel/run.py
 	$(BIN)/python benchmarks/merge_gate/run.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/scanners/run.py
 
 clean:
 	rm -rf $(VENV) reports/*.sarif reports/*.json reports/*.xml reports/*.md reports/*.html

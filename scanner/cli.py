@@ -31,6 +31,10 @@ COMMANDS: dict[str, str] = {
     "verify": "cosign:verify",
     "attest": "cosign:attest",
     "verify-attestation": "cosign:verify_attestation",
+    "scan": "scan:scan",
+    "sbom": "scan:sbom",
+    "vulndb": "scan:vulndb",
+    "build-gate": "build_gate:build_gate",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -50,6 +54,10 @@ SHORT_HELP: dict[str, str] = {
     "verify": "Verify an image's signatures.",
     "attest": "Attach a signed in-toto attestation to an image.",
     "verify-attestation": "Verify an image's attestations.",
+    "scan": "Scan an image, files, secrets or IaC (Trivy, Checkov; offline).",
+    "sbom": "Write a CycloneDX or SPDX SBOM of a directory or image.",
+    "vulndb": "Build a Trivy vulnerability database offline.",
+    "build-gate": "Scan, decide, and sign and attest an image (the build gate).",
 }
 
 

@@ -85,3 +85,11 @@ def _label(path: Path, bundled: bool, profile_dir: Path) -> str:
         return path.resolve().relative_to(profile_dir.resolve()).as_posix()
     except ValueError:
         return path.resolve().as_posix()
+
+
+_EMPTY_PROFILE_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
+def profile_digest(profile: Profile) -> str:
+    """`sha256:<hex>` of the gate.yaml in force; the built-in default reads as an empty gate.yaml."""
+    return "sha256:" + (profile.digest or _EMPTY_PROFILE_DIGEST)

@@ -61,6 +61,7 @@ class Waiver:
     environments: tuple[str, ...] = ()
     line: int | None = None  # in gate.yaml, for findings about the waiver
     scope_all: bool = False  # `scope: all`: every resource, said out loud
+    source: Path | None = None  # the file it came from when not gate.yaml (a .trivyignore.yaml)
 
     def matches(self, finding: Finding, environment: str | None) -> bool:
         if self.environments and (environment or finding.scope) not in self.environments:

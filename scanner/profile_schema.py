@@ -11,6 +11,28 @@ from typing import Any
 
 from scanner.findings import Severity
 
+VULNERABILITY_GATE_SCHEMA: dict[str, Any] = {
+    "title": "gates.vulnerability",
+    "description": "The build gate's image vulnerability scan (Trivy): which vulnerabilities block. "
+    "Severity thresholds are the profile's fail_on (high: CRITICAL and HIGH block).",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean", "default": True, "description": "Scan images for vulnerabilities."},
+        "ignore_unfixed": {
+            "type": "boolean",
+            "default": False,
+            "description": "Drop vulnerabilities that have no fixed version yet.",
+        },
+        "trivyignore": {
+            "type": "string",
+            "minLength": 1,
+            "description": "A .trivyignore.yaml (relative to the profile) whose entries become waivers; "
+            "entries past their expired_at stop applying.",
+        },
+    },
+}
+
 SIGNATURE_GATE_SCHEMA: dict[str, Any] = {
     "title": "gates.signature",
     "description": "Which images may run: digest-pinned, signed by a trusted key, with the listed attestations.",
@@ -176,6 +198,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
                     "properties": {"enabled": {"type": "boolean"}},
                 },
                 "signature": SIGNATURE_GATE_SCHEMA,
+                "vulnerability": VULNERABILITY_GATE_SCHEMA,
             },
         },
         "rego": {

@@ -172,7 +172,9 @@ def _waiver_findings(
             level=Level.WARN,
             rule_id=rule_id,
             json_path=f"waivers[{index}]",
-            location=SourceLocation(path=path, start_line=waiver.line, end_line=waiver.line),
+            location=SourceLocation(
+                path=_shown(waiver.source, root) if waiver.source else path, start_line=waiver.line, end_line=waiver.line
+            ),
             properties={"waiver_used": index in used},
         )
         findings.append(finding_from_raw(raw, catalog, WAIVER_GATE))
@@ -187,7 +189,11 @@ def _applies_to(waiver: Waiver, environment: str | None) -> bool:
 def _profile_path(profile: Profile, root: Path) -> str:
     if profile.path is None:
         return "gate.yaml"
+    return _shown(profile.path, root)
+
+
+def _shown(path: Path, root: Path) -> str:
     try:
-        return profile.path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        return profile.path.as_posix()
+        return path.as_posix()
