@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "verify": "cosign:verify",
     "attest": "cosign:attest",
     "verify-attestation": "cosign:verify_attestation",
+    "webhook": "webhook:webhook",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -40,6 +41,7 @@ SHORT_HELP: dict[str, str] = {
     "verify": "Verify an image's signatures.",
     "attest": "Attach a signed in-toto attestation to an image.",
     "verify-attestation": "Verify an image's attestations.",
+    "webhook": "Serve the validating admission webhook (webhook serve).",
 }
 
 

@@ -119,6 +119,7 @@ class Profile:
     waivers: tuple[Waiver, ...] = ()
     environments: dict[str, EnvironmentOverride] = field(default_factory=dict)
     environment: str | None = None  # set by for_environment
+    webhook: dict[str, Any] = field(default_factory=dict)  # the `webhook:` section, read by scanner.webhook.settings
 
     @property
     def base_dir(self) -> Path:
@@ -315,6 +316,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
         ),
         rules=_overrides(data.get("rules", {})),
         waivers=tuple(waivers),
+        webhook=data.get("webhook", {}),
         environments={
             name: EnvironmentOverride(
                 fail_on=Severity.parse(e["fail_on"]) if "fail_on" in e else None,
