@@ -49,7 +49,6 @@ class ServeOptions:
 def build_state(options: ServeOptions) -> Any:
     """The app state for `options`: profile loaded and checked now, gates compiled when the app starts."""
     from scanner.gates.registry import create_gates
-    from scanner.gates.signature import SignatureGate
     from scanner.profile import load_profile
     from scanner.webhook.app import WebhookState
     from scanner.webhook.decision import Admitter
@@ -57,7 +56,8 @@ def build_state(options: ServeOptions) -> Any:
     from scanner.webhook.namespaces import NamespaceLabelStore, start_cluster_watch
     from scanner.webhook.policy_report import PolicyReportWriter
     from scanner.webhook.settings import load_webhook_settings
-    from scanner.webhook.sigcache import MISS, SignatureCache, caching_checker_factory
+    from scanner.webhook.gates import admission_gates
+    from scanner.webhook.sigcache import MISS, SignatureCache
 
     profile = load_profile(options.profile).for_environment(options.environment)
     settings = load_webhook_settings(profile.webhook)
@@ -79,9 +79,10 @@ def build_state(options: ServeOptions) -> Any:
     cache = SignatureCache(settings.signature_cache, listener=on_cache)
 
     def build_admitter() -> Admitter:
-        gates = create_gates(profile, root)
-        gates = [SignatureGate(g.settings, caching_checker_factory(cache)) if isinstance(g, SignatureGate) else g for g in gates]
-        return Admitter(profile, gates, settings, root=root, namespace_labels=store)
+        adapted = admission_gates(create_gates(profile, root), cache)
+        if adapted.cross_resource_packages:
+            logger().info("cross-resource policies left to CI", extra={"fields": {"packages": list(adapted.cross_resource_packages)}})
+        return Admitter(profile, adapted.gates, settings, root=root, namespace_labels=store)
 
     return WebhookState(
         settings=settings,

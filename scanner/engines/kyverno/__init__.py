@@ -110,8 +110,13 @@ class KyvernoPolicySet:
         return out
 
     def results(self, obj: dict, operation: str = "CREATE",
-                namespace_labels: dict[str, dict] | None = None) -> list[tuple[Policy, RuleResult]]:
-        """Every rule result (pass and skip included) for one resource object."""
+                namespace_labels: dict[str, dict] | None = None, request: RequestInfo | None = None,
+                old_object: dict | None = None) -> list[tuple[Policy, RuleResult]]:
+        """Every rule result (pass and skip included) for one resource object.
+
+        `request` (who asks; its operation wins over `operation`) and
+        `old_object` come from an admission request, when there is one.
+        """
         if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
             return []  # not a Kubernetes resource: nothing for Kyverno to say
         problem = resource_problem(obj)
@@ -123,11 +128,12 @@ class KyvernoPolicySet:
                 for rule in policy.rules
                 if rule.match_kinds is None or kind in rule.match_kinds
             ]
-        inputs = EvalInputs(request=RequestInfo(operation=operation), exceptions=self.exceptions,
-                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule)
+        inputs = EvalInputs(request=request or RequestInfo(operation=operation), exceptions=self.exceptions,
+                            namespace_labels=namespace_labels or {}, seconds=self.seconds_per_rule,
+                            old_object=old_object)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         view = ResourceView.of(obj, inputs.namespace_labels.get(str(meta.get("namespace") or ""), {}))
-        base = base_context(obj, inputs)
+        base = base_context(obj, inputs, old_object)
         out = []
         for policy in self.policies:
             for result in evaluate_policy(policy, obj, inputs, base, view):
@@ -200,13 +206,22 @@ class KyvernoEngine:
         admission = request.admission
         operation = admission.operation if admission is not None else "CREATE"
         namespace_labels: dict[str, dict] = {}
-        if admission is not None and admission.namespace:
-            namespace_labels[admission.namespace] = dict(admission.namespace_labels)
+        request_info: RequestInfo | None = None
+        old_object: dict | None = None
+        if admission is not None:
+            if admission.namespace:
+                namespace_labels[admission.namespace] = dict(admission.namespace_labels)
+            user = admission.user_info
+            groups = user.get("groups") if isinstance(user.get("groups"), list) else []
+            request_info = RequestInfo(operation=operation, username=str(user.get("username") or ""),
+                                       groups=tuple(str(g) for g in groups))
+            old_object = dict(admission.old_object) if admission.old_object is not None else None
         raw: list[RawResult] = []
         for document in request.documents:
             if not document.is_resource:
                 continue
-            for policy, result in self.policy_set.results(document.obj, operation, namespace_labels):
+            for policy, result in self.policy_set.results(document.obj, operation, namespace_labels,
+                                                          request_info, old_object):
                 converted = to_raw(policy, result, document)
                 if converted is None:
                     continue
