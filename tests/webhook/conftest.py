@@ -201,3 +201,58 @@ def post(http: httpx.Client, body: Any, **kwargs: Any) -> dict:
     data = response.json()
     assert data["apiVersion"] == "admission.k8s.io/v1" and data["kind"] == "AdmissionReview"
     return data["response"]
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """Debian's docker-registry on 127.0.0.1 (the supply-chain tests' helper), once per session."""
+    import shutil
+
+    from supplychain.conftest import REGISTRY_BINARY, start_registry, stop_registry
+
+    if shutil.which(REGISTRY_BINARY) is None:
+        pytest.skip("docker-registry is not installed (make test installs it: apt-get install docker-registry)")
+    running = start_registry(tmp_path_factory.mktemp("webhook-registry"))
+    yield running
+    stop_registry(running.process)
+
+
+class HoldingRegistry:
+    """A fake registry for stall tests: accepts TCP connections and answers nothing until `release()`.
+
+    It stands in for a registry that hangs, which a real registry cannot be
+    made to do on demand; `release()` closes every connection (the client
+    then sees a connection error).
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        self.released = threading.Event()
+        self.accepted = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.released.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            self.accepted.set()
+
+    def release(self) -> None:
+        self.released.set()
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def holding_registry():
+    held = HoldingRegistry()
+    yield held
+    held.release()
