@@ -239,5 +239,5 @@ def _record(state: WebhookState, review: Review, decision: Decision, failure: st
         "duration_ms": round(elapsed * 1000, 3),
     }
     if decision.message and not decision.allowed:
-        fields["message"] = decision.message
+        fields["denial"] = decision.message
     logger().info("admission review answered", extra={"fields": fields})

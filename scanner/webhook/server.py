@@ -129,11 +129,25 @@ def make_server(options: ServeOptions) -> Any:
     return server
 
 
+def _exit_zero_on_sigterm() -> None:
+    """uvicorn drains, restores the previous SIGTERM handler and raises the signal again: let that be exit 0.
+
+    A pod stopped by Kubernetes then ends with status 0 after answering what it had in flight.
+    """
+
+    def stopped(_signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stopped)
+
+
 def serve(options: ServeOptions) -> None:
     """Serve until SIGTERM/SIGINT; with several workers, supervise them."""
     configure_json_logging(options.log_level)
     if options.workers <= 1:
-        make_server(options).run()
+        server = make_server(options)
+        _exit_zero_on_sigterm()
+        server.run()
         return
     make_server(options)  # fail here, once, for a bad profile or certificate, before any worker starts
     sock = socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET)
@@ -165,4 +179,5 @@ def serve(options: ServeOptions) -> None:
 def _worker(options: ServeOptions, sock: socket.socket) -> None:
     configure_json_logging(options.log_level)
     server = make_server(options)
+    _exit_zero_on_sigterm()
     server.run(sockets=[sock])
