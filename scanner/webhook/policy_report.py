@@ -60,8 +60,9 @@ def policy_report(review: Review, decision: Decision, now: float | None = None) 
             results.append(_result(finding, "error", seconds))
         elif id(finding) not in denied:
             results.append(_result(finding, "warn", seconds))
-    subject = review.subject or {}
-    meta = subject.get("metadata") if isinstance(subject.get("metadata"), dict) else {}
+    subject: dict[str, Any] = review.subject or {}
+    raw_meta = subject.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     name = review.name or str(meta.get("name") or "")
     namespace = review.namespace or meta.get("namespace")
     summary = {key: sum(1 for r in results if r["result"] == key) for key in ("pass", "fail", "warn", "error", "skip")}

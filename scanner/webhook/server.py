@@ -26,6 +26,8 @@ from scanner.webhook.jsonlog import configure_json_logging, logger
 
 #: Extra time uvicorn gives in-flight reviews to finish on shutdown, beyond the review budget.
 SHUTDOWN_GRACE_S = 2.0
+#: The API server reuses its connections to webhooks; keep idle ones open this long (uvicorn's default is 5 s).
+KEEP_ALIVE_S = 60
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def make_server(options: ServeOptions) -> Any:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=int(state.settings.timeout_s + SHUTDOWN_GRACE_S + 0.999),
+        timeout_keep_alive=KEEP_ALIVE_S,
         server_header=False,
     )
     try:
