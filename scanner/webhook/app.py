@@ -171,8 +171,9 @@ async def _decide_within_budget(state: WebhookState, review: Review, started: fl
         return _failure(settings, review, f"cdgate is overloaded: {settings.max_in_flight} reviews are already "
                         "in flight (webhook.max_in_flight); add replicas or raise the limit"), "overload"
     state.metrics.add_in_flight(1)
-    future = asyncio.get_running_loop().run_in_executor(executor, _evaluate, state, admitter, review)
-    future.add_done_callback(lambda _f: state.metrics.add_in_flight(-1))  # a timed-out evaluation still counts until it ends
+    deadline = started + settings.timeout_s
+    future = asyncio.get_running_loop().run_in_executor(executor, _evaluate, state, admitter, review, deadline)
+    future.add_done_callback(lambda done: _finished(state, done))  # a timed-out evaluation still counts until it ends
     remaining = settings.timeout_s - (time.perf_counter() - started)
     try:
         return await asyncio.wait_for(asyncio.shield(future), timeout=max(remaining, 0.001)), None
@@ -185,7 +186,19 @@ async def _decide_within_budget(state: WebhookState, review: Review, started: fl
         return _failure(settings, review, f"cdgate failed while evaluating: {type(exc).__name__}: {exc}"), "error"
 
 
-def _evaluate(state: WebhookState, admitter: Admitter, review: Review) -> Decision:
+def _finished(state: WebhookState, future: asyncio.Future[Decision]) -> None:
+    state.metrics.add_in_flight(-1)
+    if not future.cancelled() and isinstance(future.exception(), BudgetSpent):
+        state.metrics.inc("cdgate_webhook_failure_mode_total", reason="skipped_after_timeout")
+
+
+class BudgetSpent(Exception):
+    """The review waited in the queue past its budget: it has been answered already, so it is not evaluated."""
+
+
+def _evaluate(state: WebhookState, admitter: Admitter, review: Review, deadline: float) -> Decision:
+    if time.perf_counter() >= deadline:
+        raise BudgetSpent(review.uid)  # under overload, do not spend CPU on answers nobody waits for
     decision = admitter.decide(review)
     if state.policy_reports is not None and decision.audited and not review.dry_run:
         try:

@@ -94,7 +94,14 @@ def _serve(tmp_path: Path, profile: Path, *extra: str) -> tuple[subprocess.Popen
 
 
 def _json_lines(log: Path) -> list[dict]:
-    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    """Complete JSON log lines (a line still being written is skipped, not misread)."""
+    entries = []
+    for line in log.read_text().splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
 
 
 @pytest.mark.slow
@@ -150,11 +157,18 @@ def test_two_worker_processes_serve_and_stop(tmp_path):
         for index in range(6):
             assert post(http, review(pod(name=f"bad-{index}", securityContext={"privileged": True})))["allowed"] is False
         http.close()  # an idle keep-alive connection would hold a worker until its graceful-shutdown timeout
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_ready_entries(log)) < 2:  # the second worker may still be compiling
+            time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
     finally:
         if process.poll() is None:
             process.kill()
         http.close()
-    ready = [e for e in _json_lines(log) if e.get("message") == "policies compiled; ready"]
+    ready = _ready_entries(log)
     assert len(ready) == 2 and len({e["pid"] for e in ready}) == 2  # each worker compiled its own gates
+
+
+def _ready_entries(log: Path) -> list[dict]:
+    return [e for e in _json_lines(log) if e.get("message") == "policies compiled; ready"]
