@@ -51,6 +51,7 @@ test: venv system-packages interop-deps
 bench: venv
 	$(BIN)/python benchmarks/manifests/run.py
 	$(BIN)/python benchmarks/kyverno/run.py
+	$(BIN)/python benchmarks/webhook/run.py
 
 clean:
 	rm -rf $(VENV) reports/*.sarif reports/*.json reports/*.xml reports/*.md reports/*.html

@@ -130,13 +130,16 @@ def test_serve_logs_json_with_the_uid_and_drains_in_flight_reviews_on_sigterm(tm
         assert process.poll() is None and waiter.is_alive()  # shutting down, still answering the review in flight
         holding_registry.release()
         waiter.join(60)
+        http.close()  # the client's idle keep-alive connection would otherwise wait out the graceful-shutdown timeout
         assert process.wait(60) == 0
     finally:
         if process.poll() is None:
             process.kill()
         http.close()
     assert result["response"]["allowed"] is False and "[CDG-SUP-006]" in result["response"]["status"]["message"]
+    lines = log.read_text().splitlines()
     entries = _json_lines(log)
+    assert len(entries) == len(lines) > 3  # every line the server wrote is one JSON object, uvicorn's own too
     decided = [e for e in entries if e.get("uid") == "11111111-2222-3333-4444-555555555555"]
     assert len(decided) == 1
     entry = decided[0]
