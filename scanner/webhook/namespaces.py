@@ -97,19 +97,23 @@ def read_labels_file(path: Path) -> dict[str, dict[str, Any]]:
     return {str(ns): dict(labels or {}) for ns, labels in data.items()}
 
 
-def start_cluster_watch(store: NamespaceLabelStore, stop: threading.Event) -> str | None:
-    """Watch Namespaces through the in-cluster `kubernetes` client in a daemon thread.
+def start_cluster_watch(
+    store: NamespaceLabelStore, stop: threading.Event, configure: Callable[[], None] | None = None
+) -> str | None:
+    """Watch Namespaces through the `kubernetes` client in a daemon thread.
 
-    Returns why no watch was started (the client is not installed, or this
-    is not a cluster), or None when the thread runs. The thread lists, then
-    watches, and starts again after an error; lookups never wait for it.
+    `configure` loads the client's configuration (default: the in-cluster
+    ServiceAccount). Returns why no watch was started (the client is not
+    installed, or this is not a cluster), or None when the thread runs. The
+    thread lists, then watches, and starts again after an error; lookups
+    never wait for it.
     """
     try:
         from kubernetes import client, config, watch  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return "the kubernetes Python client is not installed (pip install 'cdgate[cluster]'); using --namespace-labels only"
     try:
-        config.load_incluster_config()
+        (configure or config.load_incluster_config)()
     except Exception as exc:  # noqa: BLE001 - any failure means: not in a cluster
         return f"not running in a cluster ({exc}); using --namespace-labels only"
 
