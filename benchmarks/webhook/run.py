@@ -111,6 +111,8 @@ class Connection:
             return "failure-overload"
         if b"time budget" in body:
             return "failure-timeout"
+        if b"not ready" in body:
+            return "failure-not-ready"
         return "allowed" if b'"allowed":true' in body else "denied"
 
     def close(self) -> None:

@@ -1,8 +1,10 @@
 """The ASGI app: `POST /validate`, `/healthz`, `/readyz`, `/metrics`.
 
-Policies are compiled in a thread when the app starts; until they are,
-`/readyz` answers 503 and reviews get the failure mode, so Kubernetes sends
-no traffic to a replica that cannot judge it. Each review is decided in a
+Policies are compiled when the app starts, before uvicorn accepts a
+connection. When they cannot be compiled the app still serves: `/readyz`
+answers 503 with the reason and reviews get the failure mode, so Kubernetes
+sends no traffic to a replica that cannot judge it and the reason is one
+request away. Each review is decided in a
 worker thread under the profile's time budget (`webhook.timeout_s`); when
 the budget runs out, or more than `webhook.max_in_flight` reviews are
 waiting, the answer is the failure mode at once, with a message that says
@@ -63,13 +65,14 @@ def create_app(state: WebhookState) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.executor = ThreadPoolExecutor(max_workers=state.threads, thread_name_prefix="cdgate-review")
-        compiling = asyncio.get_running_loop().run_in_executor(None, _compile, state)
+        # uvicorn accepts connections only after start-up: a worker that is still compiling takes no review
+        # (with --workers N, the others answer), and a replica's probes fail until its policies are compiled.
+        await asyncio.get_running_loop().run_in_executor(None, _compile, state)
         watcher = asyncio.create_task(_watch_files(state))
         try:
             yield
         finally:
             watcher.cancel()
-            await asyncio.gather(compiling, return_exceptions=True)
             state.executor.shutdown(wait=False, cancel_futures=True)
 
     async def validate(request: Request) -> Response:
