@@ -39,7 +39,7 @@ from scanner.webhook.tls import CertificateReloader
 
 #: Audit annotation (recorded in the API server's audit log) listing every finding, bounded.
 FINDINGS_ANNOTATION = "findings"
-MAX_ANNOTATED_FINDINGS = 100
+MAX_ANNOTATION_CHARS = 8000
 
 
 @dataclass
@@ -158,9 +158,26 @@ async def _validate(state: WebhookState, request: Request) -> Response:
     _record(state, review, decision, failure, elapsed)
     body = answer(review.uid, decision.allowed, decision.message, decision.warnings)
     if decision.findings:
-        annotated = [summary(f) for f in decision.findings[:MAX_ANNOTATED_FINDINGS]]
-        body["response"]["auditAnnotations"] = {FINDINGS_ANNOTATION: json.dumps(annotated, separators=(",", ":"))}
+        body["response"]["auditAnnotations"] = {FINDINGS_ANNOTATION: findings_annotation(decision.findings)}
     return JSONResponse(body)
+
+
+def findings_annotation(findings: list[Finding]) -> str:
+    """The findings as compact JSON for the API server's audit log, at most MAX_ANNOTATION_CHARS long.
+
+    When they do not all fit, the list ends with `{"omitted": N}`.
+    """
+    kept: list[dict[str, Any]] = []
+    size = 2
+    for index, finding in enumerate(findings):
+        entry = summary(finding)
+        entry_size = len(json.dumps(entry, separators=(",", ":"))) + 1
+        if size + entry_size > MAX_ANNOTATION_CHARS - 20:
+            kept.append({"omitted": len(findings) - index})
+            break
+        kept.append(entry)
+        size += entry_size
+    return json.dumps(kept, separators=(",", ":"))
 
 
 async def _decide_within_budget(state: WebhookState, review: Review, started: float) -> tuple[Decision, str | None]:

@@ -85,3 +85,20 @@ def test_metrics_text_format():
     assert 'cdgate_webhook_request_duration_seconds_bucket{le="0.25"} 2' in text
     assert "cdgate_webhook_request_duration_seconds_count 2" in text
     assert "# TYPE cdgate_webhook_request_duration_seconds histogram" in text
+
+
+def test_findings_annotation_is_bounded_and_says_what_it_left_out():
+    import json
+
+    from scanner.findings import Finding, Location, Severity
+    from scanner.webhook.app import MAX_ANNOTATION_CHARS, findings_annotation
+
+    findings = [Finding(f"CDG-K8S-{i:03d}", Severity.MEDIUM, "m", Location("p", kind="Pod", json_path=f"spec.containers[{i}].image"),
+                        "rego", "manifest") for i in range(300)]
+    text = findings_annotation(findings)
+    assert len(text) <= MAX_ANNOTATION_CHARS
+    entries = json.loads(text)
+    shown = len(entries) - 1
+    assert entries[-1] == {"omitted": 300 - shown} and 0 < shown < 300
+    assert entries[0] == {"rule": "CDG-K8S-000", "severity": "medium", "outcome": "fail", "waived": False, "path": "spec.containers[0].image"}
+    assert json.loads(findings_annotation(findings[:3]))[-1]["rule"] == "CDG-K8S-002"  # all fit: nothing omitted
