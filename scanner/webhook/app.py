@@ -67,13 +67,17 @@ def create_app(state: WebhookState) -> Starlette:
         state.executor = ThreadPoolExecutor(max_workers=state.threads, thread_name_prefix="cdgate-review")
         # uvicorn accepts connections only after start-up: a worker that is still compiling takes no review
         # (with --workers N, the others answer), and a replica's probes fail until its policies are compiled.
-        await asyncio.get_running_loop().run_in_executor(None, _compile, state)
+        # Compiling here, on the loop's own thread, also keeps the regorus engine it parses with on a thread
+        # that outlives it (regorus objects must be dropped on the thread that made them).
+        _compile(state)
         watcher = asyncio.create_task(_watch_files(state))
         try:
             yield
         finally:
             watcher.cancel()
-            state.executor.shutdown(wait=False, cancel_futures=True)
+            # Reviews in flight were drained by uvicorn; let the pool's threads end (and drop their engines) now.
+            executor = state.executor
+            await asyncio.get_running_loop().run_in_executor(None, lambda: executor.shutdown(wait=True, cancel_futures=True))
 
     async def validate(request: Request) -> Response:
         return await _validate(state, request)

@@ -1,8 +1,9 @@
 """The CI gates, adapted for one object at a time.
 
-`admission_gates` takes the gates `create_gates` made and changes two things,
-both about scope rather than policy: the signature gate keeps its
-verifications in a cache shared by all requests (`sigcache`), and the
+`admission_gates` takes the gates `create_gates` made and changes three
+things, none of them about policy: the signature gate keeps its
+verifications in a cache shared by all requests (`sigcache`); Rego runs on
+regorus's compiled VM where it can (`rego_vm`, same answers); and the
 manifest gate leaves out cross-resource Rego packages (`input_mode :=
 "repo"`). Those judge a whole repository at once (every namespace has a
 ResourceQuota, every Deployment a PodDisruptionBudget); one admitted object
@@ -12,13 +13,14 @@ waiver and rule id is the one CI uses.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Sequence
 
+from scanner.engines.rego import RegoPolicySet
 from scanner.gates.base import Gate
 from scanner.gates.manifest import ManifestGate
 from scanner.gates.signature import SignatureGate
+from scanner.webhook.rego_vm import VmRegoPolicySet
 from scanner.webhook.sigcache import SignatureCache, caching_checker_factory
 
 
@@ -37,11 +39,9 @@ def admission_gates(gates: Sequence[Gate], cache: SignatureCache) -> AdmissionGa
         elif isinstance(gate, ManifestGate):
             engines = []
             for engine in gate.engines:
-                repo_packages = getattr(engine, "repo_packages", None)
-                if repo_packages:
-                    dropped.extend(p.name for p in repo_packages)
-                    engine = copy.copy(engine)  # shares the compiled sources and per-thread engines
-                    engine.repo_packages = []  # type: ignore[attr-defined]
+                if isinstance(engine, RegoPolicySet):
+                    dropped.extend(p.name for p in engine.repo_packages)
+                    engine = VmRegoPolicySet(engine)  # document packages only
                 engines.append(engine)
             gate = ManifestGate(engines)
         adapted.append(gate)
