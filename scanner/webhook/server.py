@@ -17,7 +17,7 @@ import signal
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def serve(options: ServeOptions) -> None:
         _exit_zero_on_sigterm()
         server.run()
         return
-    make_server(options)  # fail here, once, for a bad profile or certificate, before any worker starts
+    make_server(replace(options, cluster_watch=False))  # fail here, once, for a bad profile or certificate
     sock = socket.socket(socket.AF_INET6 if ":" in options.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((options.host, options.port))

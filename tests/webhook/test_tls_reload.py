@@ -96,3 +96,16 @@ def test_missing_certificate_file_stops_serve_with_exit_2(tmp_path, cdgate, miss
     assert result.returncode == 2
     flag = "--tls-cert" if missing == "tls_cert" else "--tls-key"
     assert f"{flag} file not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_broken_profile_stops_serve_with_exit_2_and_the_line(tmp_path, cdgate):
+    ca = make_ca(tmp_path)
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    issue(ca, cert, key)
+    profile = tmp_path / "gate.yaml"
+    profile.write_text("version: 1\nwebhook:\n  mode: block\n")
+    result = cdgate("webhook", "serve", "--host", "127.0.0.1", "--port", "1", "--tls-cert", str(cert), "--tls-key", str(key),
+                    "--profile", str(profile), "--no-cluster-watch")
+    assert result.returncode == 2
+    assert f"{profile}:3:" in result.stderr and "invalid profile at webhook.mode" in result.stderr
+    assert "Traceback" not in result.stderr
