@@ -89,6 +89,23 @@ def issue(ca: CA, cert_path: Path, key_path: Path, common_name: str = "cdgate-we
     return serial
 
 
+@pytest.fixture(autouse=True)
+def collect_regorus_garbage():
+    """Collect each test's garbage on the test's own thread.
+
+    A compiled `RegoPolicySet` refers to itself (its per-thread engine
+    builder is a bound method), so it is freed by the cycle collector, which
+    runs on whichever thread happens to allocate: in these tests, often a
+    webhook server's thread. regorus refuses to drop an engine on a thread
+    other than its maker's, so each test's engines are collected here, on
+    the thread that made them.
+    """
+    yield
+    import gc
+
+    gc.collect()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
