@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from scanner.engines.per_thread import reraise_interrupts
 from scanner.findings import Finding, Outcome
 from scanner.webhook.decision import Admitter, Decision, summary
 from scanner.webhook.jsonlog import logger
@@ -109,7 +110,8 @@ def _compile(state: WebhookState) -> None:
     started = time.perf_counter()
     try:
         state.admitter = state.build_admitter()
-    except Exception as exc:  # noqa: BLE001 - a broken policy keeps the replica unready, with the reason
+    except BaseException as exc:  # a broken policy (or a regorus panic) keeps the replica unready, with the reason
+        reraise_interrupts(exc)
         state.startup_error = f"policies could not be compiled: {exc}"
         logger().error("not ready", extra={"fields": {"error": state.startup_error}})
         return
