@@ -23,7 +23,7 @@ def webhook() -> None:
 @click.option("--env", "environment", metavar="ENV", help="Environment whose overrides apply (as `cdgate check --env`).")
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Directory policy paths are relative to (default: the profile's).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes sharing the socket.")
-@click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True, help="Evaluation threads per worker.")
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True, help="Evaluation threads per worker.")
 @click.option("--namespace-labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML/JSON mapping namespace -> labels, for namespaceSelector policies; reread when it changes.")
 @click.option("--policy-report-dir", type=click.Path(file_okay=False, path_type=Path), help="Write audit-mode results as wgpolicyk8s.io/v1alpha2 PolicyReport JSON files here.")
 @click.option("--watch-interval", type=click.FloatRange(0.05, 600), default=2.0, show_default=True, help="Seconds between checks of the certificate and labels files.")

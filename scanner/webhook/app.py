@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ class WebhookState:
 
     settings: WebhookSettings
     build_admitter: Callable[[], Admitter]
-    threads: int = 16
+    threads: int = 8
     metrics: WebhookMetrics = field(default_factory=WebhookMetrics)
     reloader: CertificateReloader | None = None
     namespace_store: NamespaceLabelStore | None = None
@@ -71,6 +72,8 @@ def create_app(state: WebhookState) -> Starlette:
         # Compiling here, on the loop's own thread, also keeps the regorus engine it parses with on a thread
         # that outlives it (regorus objects must be dropped on the thread that made them).
         _compile(state)
+        if state.admitter is not None:
+            await asyncio.get_running_loop().run_in_executor(None, _warm_threads, state)
         watcher = asyncio.create_task(_watch_files(state))
         try:
             yield
@@ -119,6 +122,32 @@ def _compile(state: WebhookState) -> None:
         "policies compiled; ready",
         extra={"fields": {"seconds": round(time.perf_counter() - started, 3), "gates": [g.name for g in state.admitter.gates]}},
     )
+
+
+def _warm_threads(state: WebhookState) -> None:
+    """Start every review thread now and build its engines, so no review pays for that.
+
+    Each task waits at a barrier until all have started, which makes the pool start one thread per task.
+    """
+    executor, admitter = state.executor, state.admitter
+    if executor is None or admitter is None:
+        return
+    barrier = threading.Barrier(state.threads)
+
+    def warm() -> None:
+        try:
+            admitter.warm_up()
+        except Exception as exc:  # noqa: BLE001 - the first review on this thread will build them, or fail closed
+            logger().warning("warm-up failed", extra={"fields": {"error": str(exc)}})
+        try:
+            barrier.wait(timeout=60)
+        except threading.BrokenBarrierError:
+            pass
+
+    started = time.perf_counter()
+    for future in [executor.submit(warm) for _ in range(state.threads)]:
+        future.result()
+    logger().info("review threads ready", extra={"fields": {"threads": state.threads, "seconds": round(time.perf_counter() - started, 3)}})
 
 
 async def _watch_files(state: WebhookState) -> None:

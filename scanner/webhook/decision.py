@@ -102,6 +102,18 @@ class Admitter:
         self.namespace_labels = namespace_labels
         self.today = today
 
+    def warm_up(self) -> None:
+        """Run the gates once on this thread over an object with no images, so its per-thread engines exist.
+
+        Nothing reaches a registry (there is no image) and nothing is decided; the first real review on
+        this thread then pays for no compilation.
+        """
+        warm = Document(obj={"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cdgate-warm-up", "namespace": "cdgate-warm-up"},
+                             "spec": {"containers": []}}, path=ADMISSION_PATH, origin="json")
+        context = GateContext(documents=[warm], profile=self.profile, catalog=self.catalog, root=self.root, today=self.today(),
+                              admission=AdmissionRequest(namespace="cdgate-warm-up"))
+        run_gates(self.gates, context)
+
     def decide(self, review: Review) -> Decision:
         settings = self.settings
         if review.operation not in settings.operations:

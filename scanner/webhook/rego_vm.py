@@ -31,10 +31,10 @@ from scanner.webhook.jsonlog import logger
 
 @dataclass
 class _Evaluators:
-    """This thread's interpreter and, when the policies compiled for it, its VM."""
+    """This thread's VM (None when the policies do not compile for it) and the environment, for the interpreter."""
 
-    engine: Any
     vm: Any | None
+    environment: str | None
 
 
 class VmRegoPolicySet(RegoPolicySet):
@@ -51,7 +51,8 @@ class VmRegoPolicySet(RegoPolicySet):
         self._package_names = {p.name for p in self.document_packages}
 
     def engine_for(self, environment: str | None) -> Any:
-        return _Evaluators(super().engine_for(environment), self._vms.get(environment))
+        # The interpreter's engine is built only when an object needs it (see _evaluate_document).
+        return _Evaluators(self._vms.get(environment), environment)
 
     def _build_vm(self, environment: str | None) -> Any | None:
         import regorus  # type: ignore[import-untyped]
@@ -87,4 +88,4 @@ class VmRegoPolicySet(RegoPolicySet):
                 if isinstance(collected, dict) and set(collected) == self._package_names:
                     return self._to_results(collected, self.document_packages, lambda _item: doc)
         self.vm_fallbacks += 1
-        return super()._evaluate_document(evaluators.engine, doc)
+        return super()._evaluate_document(super().engine_for(evaluators.environment), doc)

@@ -40,7 +40,7 @@ class ServeOptions:
     environment: str | None = None
     root: Path | None = None
     workers: int = 1
-    threads: int = 16
+    threads: int = 8
     namespace_labels: Path | None = None
     policy_report_dir: Path | None = None
     watch_interval_s: float = 2.0

@@ -166,6 +166,7 @@ def start_webhook(tmp_path: Path, profile: Path | None = None, *, ready: bool = 
     ca = make_ca(tmp_path)
     cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
     issue(ca, cert, key)
+    options.setdefault("threads", 4)  # each thread builds its engines at start-up; the tests need few
     serve = ServeOptions(host="127.0.0.1", port=free_port(), tls_cert=cert, tls_key=key, profile=profile,
                          cluster_watch=False, log_level="warning", **options)
     return WebhookServer(serve, ca).start(ready=ready)

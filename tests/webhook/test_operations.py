@@ -148,6 +148,7 @@ def test_serve_logs_json_with_the_uid_and_drains_in_flight_reviews_on_sigterm(tm
     assert entry["denial"].startswith("cdgate denied Pod/shop/bad")
     assert entry["user"] == "alice@example.com" and entry["dry_run"] is False and entry["duration_ms"] > 0
     assert any(e["message"] == "policies compiled; ready" for e in entries)
+    assert [e["threads"] for e in entries if e["message"] == "review threads ready"] == [8]  # --threads default, warmed before serving
 
 
 @pytest.mark.slow
