@@ -63,6 +63,7 @@ bench: venv
 	$(BIN)/python benchmarks/merge_gate/run.py
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/scanners/run.py
+	$(BIN)/python benchmarks/webhook/run.py
 
 clean:
 	rm -rf $(VENV) reports/*.sarif reports/*.json reports/*.xml reports/*.md reports/*.html

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "sbom": "scan:sbom",
     "vulndb": "scan:vulndb",
     "build-gate": "build_gate:build_gate",
+    "webhook": "webhook:webhook",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -58,6 +59,7 @@ SHORT_HELP: dict[str, str] = {
     "sbom": "Write a CycloneDX or SPDX SBOM of a directory or image.",
     "vulndb": "Build a Trivy vulnerability database offline.",
     "build-gate": "Scan, decide, and sign and attest an image (the build gate).",
+    "webhook": "Serve the validating admission webhook (webhook serve).",
 }
 
 

@@ -158,6 +158,7 @@ class Profile:
     environment: str | None = None  # set by for_environment
     # line in gate.yaml of every rule key: "rules.<id>", "environments.<env>.rules.<id>"
     rule_lines: dict[str, int] = field(default_factory=dict)
+    webhook: dict[str, Any] = field(default_factory=dict)  # the `webhook:` section, read by scanner.webhook.settings
 
     @property
     def base_dir(self) -> Path:
@@ -426,6 +427,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
         waivers=tuple(waivers),
         waiver_max_days=max_days,
         rule_lines=rule_lines,
+        webhook=data.get("webhook", {}),
         environments={
             name: EnvironmentOverride(
                 fail_on=Severity.parse(e["fail_on"]) if "fail_on" in e else None,

@@ -100,6 +100,75 @@ SIGNATURE_GATE_SCHEMA: dict[str, Any] = {
     },
 }
 
+WEBHOOK_SCHEMA: dict[str, Any] = {
+    "title": "webhook",
+    "description": "How `cdgate webhook serve` answers admission requests with this profile.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "mode": {
+            "enum": ["enforce", "audit"],
+            "default": "enforce",
+            "description": "enforce: deny what fails the gate; audit: allow it, log and count it.",
+        },
+        "rules": {
+            "type": "object",
+            "description": "Per-rule mode, keyed by rule id or glob (exact id first, then the first glob).",
+            "additionalProperties": {"enum": ["enforce", "audit"]},
+        },
+        "failure_mode": {
+            "enum": ["deny", "allow"],
+            "default": "deny",
+            "description": "The answer when cdgate cannot evaluate (engine or registry error, time budget spent, overload).",
+        },
+        "timeout_s": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 30,
+            "default": 8,
+            "description": "Per-request time budget; keep it under the webhook's timeoutSeconds.",
+        },
+        "operations": {
+            "type": "array",
+            "items": {"enum": ["CREATE", "UPDATE", "DELETE", "CONNECT"]},
+            "default": ["CREATE", "UPDATE"],
+            "description": "Operations evaluated; others are allowed without evaluation.",
+        },
+        "exclude_namespaces": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "default": ["kube-system"],
+            "description": "fnmatch patterns of namespaces whose requests are allowed without evaluation.",
+        },
+        "exclude_labels": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Objects carrying any of these label=value pairs are allowed without evaluation.",
+        },
+        "max_request_bytes": {
+            "type": "integer",
+            "minimum": 1024,
+            "default": 3145728,
+            "description": "Larger AdmissionReview bodies are refused with 413.",
+        },
+        "max_in_flight": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 64,
+            "description": "Evaluations running or queued at once; beyond it requests get the failure mode at once.",
+        },
+        "signature_cache": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "ttl_s": {"type": "number", "minimum": 0, "default": 300, "description": "How long a verified result is kept."},
+                "failure_ttl_s": {"type": "number", "minimum": 0, "default": 10, "description": "How long a registry error is kept."},
+                "max_entries": {"type": "integer", "minimum": 1, "default": 10000},
+            },
+        },
+    },
+}
+
 
 _SEVERITY = {"enum": [s.value for s in Severity]}
 _GLOB = {"type": "string", "minLength": 1}
@@ -268,6 +337,7 @@ PROFILE_SCHEMA: dict[str, Any] = {
             "minItems": 2,
             "uniqueItems": True,
         },
+        "webhook": WEBHOOK_SCHEMA,
         "environments": {
             "type": "object",
             "additionalProperties": {

@@ -38,6 +38,9 @@ class GateContext:
     targets: tuple[str, ...] = ()
     admission: AdmissionRequest | None = None  # set by the webhook
     progress: ProgressFactory | None = None
+    # False when the documents are a slice of what the profile governs (one admitted object, the
+    # units a pull request reaches): a waiver that matched nothing here may match elsewhere.
+    whole_scope: bool = True
 
     @property
     def environment(self) -> str | None:

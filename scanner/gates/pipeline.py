@@ -146,7 +146,12 @@ def fold_verdict(
     """Apply the profile (overrides, waivers) to every gate's findings and build the verdict."""
     profile = context.profile
     outcome = apply_profile(
-        [f for g in gates for f in g.findings], profile, context.catalog, context.today, context.root
+        [f for g in gates for f in g.findings],
+        profile,
+        context.catalog,
+        context.today,
+        context.root,
+        report_unused=context.whole_scope and context.admission is None,
     )
     by_gate: dict[str, list[Finding]] = {g.name: [] for g in gates}
     for finding in outcome.findings:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from scanner.errors import CdgateError, ConfigError, EngineError, PolicyError
 from scanner.engines.base import Level, RawResult
@@ -247,8 +247,10 @@ class SignatureGate:
     name = GATE
     concurrent = True  # waits on registries: runs beside the gates that compute
 
-    def __init__(self, settings: SignatureSettings):
+    def __init__(self, settings: SignatureSettings, checker_factory: Callable[[SignatureSettings], SignatureChecker] | None = None):
         self.settings = settings
+        # The webhook passes a checker whose verifications outlive one run (scanner.webhook.sigcache).
+        self.checker_factory = checker_factory or SignatureChecker
 
     def run(self, context: GateContext) -> GateRun:
         """Check every image the documents would run.
@@ -267,7 +269,7 @@ class SignatureGate:
             result.skipped = f"not required for environment {environment!r} (gates.signature.environments)"
             return result
         factory = _ResultFactory(environment)
-        checker = SignatureChecker(settings)
+        checker = self.checker_factory(settings)
         try:
             _check_documents(documents, settings, factory, checker, result)
         finally:

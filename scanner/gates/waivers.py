@@ -35,9 +35,20 @@ class ProfileOutcome:
 
 
 def apply_profile(
-    findings: Sequence[Finding], profile: Profile, catalog: Catalog, today: dt.date, root: Path
+    findings: Sequence[Finding],
+    profile: Profile,
+    catalog: Catalog,
+    today: dt.date,
+    root: Path,
+    *,
+    report_unused: bool = True,
 ) -> ProfileOutcome:
-    """Drop disabled rules, apply severity overrides, attach waivers."""
+    """Drop disabled rules, apply severity overrides, attach waivers.
+
+    `report_unused=False` when the findings cover only part of what the
+    profile governs (the webhook's one object, the merge gate's units): a
+    waiver that matched nothing there is not news (CDG-WVR-003 is left out).
+    """
     kept: list[Finding] = []
     used: set[int] = set()
     for finding in findings:
@@ -56,7 +67,7 @@ def apply_profile(
                 if not waiver.expired(today):
                     break
         kept.append(finding)
-    waiver_findings, notices = _waiver_findings(profile, catalog, today, used, root)
+    waiver_findings, notices = _waiver_findings(profile, catalog, today, used, root, report_unused)
     return ProfileOutcome(kept, waiver_findings, notices)
 
 
@@ -136,7 +147,7 @@ def check_governance(profile: Profile, catalog: Catalog, today: dt.date) -> None
 
 
 def _waiver_findings(
-    profile: Profile, catalog: Catalog, today: dt.date, used: set[int], root: Path
+    profile: Profile, catalog: Catalog, today: dt.date, used: set[int], root: Path, report_unused: bool
 ) -> tuple[list[Finding], list[str]]:
     findings: list[Finding] = []
     notices: list[str] = []
@@ -148,7 +159,7 @@ def _waiver_findings(
                 f"waiver for {waiver.rule} (owner {waiver.owner}) expired on {waiver.expires.isoformat()} "
                 "and no longer applies; renew it or fix the findings it covered"
             )
-        elif index not in used and _applies_to(waiver, profile.environment):
+        elif report_unused and index not in used and _applies_to(waiver, profile.environment):
             rule_id = "CDG-WVR-003"
             message = (
                 f"waiver for {waiver.rule} (owner {waiver.owner}) matched no finding; "

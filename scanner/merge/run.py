@@ -279,7 +279,7 @@ class _EnvironmentRun:
         return self._gates[name]
 
     def context(self, documents: Sequence[Document], root: Path) -> GateContext:
-        return GateContext(documents=documents, profile=self.profile, catalog=self.catalog, root=root, today=self.today)
+        return GateContext(documents=documents, profile=self.profile, catalog=self.catalog, root=root, today=self.today, whole_scope=False)
 
     def evaluate(
         self, side: _Side, root: Path, *, head_only_gates: bool, known_images: set[Identity] | None = None
