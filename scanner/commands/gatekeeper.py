@@ -23,13 +23,17 @@ def gatekeeper() -> None:
 @gatekeeper.command("verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-v", "--verbose", is_flag=True, help="Print every case, not only the failing ones.")
+@click.option("--enable-k8s-native-validation/--disable-k8s-native-validation", "k8s_native_validation", default=True,
+              show_default=True, help="Templates carrying K8sNativeValidation (CEL) run it, as gator does; "
+              "disabled, they run their Rego.")
 @fail_closed
-def verify(paths: tuple[str, ...], verbose: bool) -> None:
+def verify(paths: tuple[str, ...], verbose: bool, k8s_native_validation: bool) -> None:
     """Run every suite.yaml under PATHS as `gator verify` does, strictly.
 
-    Prints one line per suite, the failing tests and cases with the reason,
-    and a total. Exit 0 only when every assertion of every suite holds, 2
-    when a suite file cannot be read, else 1.
+    Prints one line per suite (with the engines its templates ran), the
+    failing tests and cases with the reason, and a total. Exit 0 only when
+    every assertion of every suite holds, 2 when a suite file cannot be
+    read, else 1.
     """
     from scanner.engines.gatekeeper.verify import find_suites, run_suite
 
@@ -39,14 +43,15 @@ def verify(paths: tuple[str, ...], verbose: bool) -> None:
         sys.exit(EXIT_ERROR)
     suites_ok = cases_ok = cases_total = unreadable = 0
     for path in suites:
-        outcome = run_suite(path)
+        outcome = run_suite(path, k8s_native_validation)
         unreadable += bool(outcome.error)
         passed, total = outcome.counts()
         suites_ok += outcome.passed
         cases_ok += passed
         cases_total += total
         state = "SKIP" if outcome.skipped else "PASS" if outcome.passed else "FAIL"
-        click.echo(f"{state} {path} cases {passed}/{total}")
+        engines = sorted({t.engine for t in outcome.tests if t.engine})
+        click.echo(f"{state} {path} cases {passed}/{total}" + (f" [{', '.join(engines)}]" if engines else ""))
         if outcome.error:
             click.echo(f"    error: {outcome.error}")
         for test in outcome.tests:
