@@ -52,6 +52,7 @@ class CaseResult:
     skipped: bool = False
     error: str = ""
     assertions: list[AssertionResult] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # the violations the case saw
 
     @property
     def passed(self) -> bool:
@@ -223,6 +224,7 @@ def _run_case(case: Mapping[str, Any], base: Path, policies: GatekeeperPolicies)
     if outcome.errors:
         result.error = "; ".join(e.message for e in outcome.errors)
         return result
+    result.messages = [v.message for v in outcome.violations]
     for assertion in assertions:
         result.assertions.append(check_assertion(assertion, outcome.violations))
     return result
