@@ -180,14 +180,15 @@ def test_evaluation_from_many_threads_agrees(tmp_path: Path) -> None:
 
 # --- in the gate (`cdgate check`) ---
 
-def _repo(tmp_path: Path, *policy_docs: dict[str, Any]) -> Path:
+def _repo(tmp_path: Path, *policy_docs: dict[str, Any], extra: str = "") -> Path:
     write(tmp_path / "policies" / "gatekeeper.yaml", *policy_docs)
     write(tmp_path / "manifests" / "pod.yaml", pod("web", labels={"app": "web"}))
-    write_text(tmp_path / "gate.yaml", """\
+    write_text(tmp_path / "gate.yaml", f"""\
         version: 1
-        rego: {bundled: false}
+        rego: {{bundled: false}}
         gatekeeper:
           policies: [policies]
+          {extra}
         """)
     return tmp_path
 
@@ -243,3 +244,27 @@ def test_a_cel_runtime_error_in_the_gate_exits_2(tmp_path: Path) -> None:
     assert code == 2, stderr
     errors = [f for f in data["findings"] if f["outcome"] == "error"]
     assert errors and "K8sNativeValidation failed" in errors[0]["message"]
+
+
+def test_the_profile_can_turn_k8s_native_validation_off(tmp_path: Path) -> None:
+    both = cel_template("K8sRequiredLabelsX", LABELS_CEL, rego=LABELS_REGO)
+    c = constraint("K8sRequiredLabelsX", "need-owner", parameters={"labels": ["owner"]})
+    _, data, stderr = _check(_repo(tmp_path, both, c))
+    assert [f["message"] for f in data["findings"] if f["rule_id"].startswith("gatekeeper:")] == [
+        "cel: missing labels: owner"], stderr
+    _, data, stderr = _check(_repo(tmp_path, both, c, extra="k8s_native_validation: false"))
+    assert [f["message"] for f in data["findings"] if f["rule_id"].startswith("gatekeeper:")] == [
+        'you must provide labels: {"owner"}'], stderr
+
+
+def test_verify_prints_the_engine_and_can_run_the_rego_instead() -> None:
+    from conftest import run_cdgate
+
+    suite = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "gatekeeper-library" / "library" / \
+        "pod-security-policy" / "privileged-containers"
+    if not suite.is_dir():
+        pytest.skip("gatekeeper-library corpus missing")
+    default = run_cdgate("gatekeeper", "verify", str(suite))
+    assert default.returncode == 0 and "PASS" in default.stdout and "[K8sNativeValidation]" in default.stdout
+    rego = run_cdgate("gatekeeper", "verify", "--disable-k8s-native-validation", str(suite))
+    assert rego.returncode == 0 and "[Rego]" in rego.stdout

@@ -194,7 +194,8 @@ def _request(review: Mapping[str, Any]) -> dict[str, Any]:
     """`request` as the admission request Gatekeeper converts the review into."""
     objects = _objects(review)
     source = objects["object"] or objects["oldObject"] or {}
-    user = review.get("userInfo") if isinstance(review.get("userInfo"), dict) else {}
+    raw_user = review.get("userInfo")
+    user: Mapping[str, Any] = raw_user if isinstance(raw_user, dict) else {}
     request = request_variable(
         dict(source), str(review.get("operation") or ""),
         UserInfo(str(user.get("username") or ""), tuple(str(g) for g in user.get("groups") or ()),
