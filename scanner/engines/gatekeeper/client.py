@@ -22,6 +22,7 @@ from scanner.engines.gatekeeper.files import read_documents, yaml_files
 from scanner.engines.gatekeeper.match import NamespaceUnknown
 from scanner.engines.gatekeeper.native import CEL_ENGINE, REGO_ENGINE, NativeValidation, choose_engine, compile_native
 from scanner.engines.gatekeeper.native import evaluate as evaluate_native
+from scanner.engines.gatekeeper.native import review_data
 from scanner.engines.gatekeeper.review import Review, namespace_labels
 from scanner.engines.gatekeeper.template import ConstraintTemplate, build_engine, check_compiles, is_template, parse_template
 from scanner.engines.per_thread import PerThread, reraise_interrupts
@@ -163,6 +164,7 @@ class GatekeeperPolicies:
             labels = namespace_labels(inventory, review.namespace)
         targets = review.match_targets(labels)
         review_json = json.dumps(review.value, default=str)
+        cel_data: dict[str, Any] | None = None  # the review's CEL variables, built for the first CEL constraint
         for constraint in self.constraints:
             if not constraint.action and not all_actions:
                 continue
@@ -181,15 +183,17 @@ class GatekeeperPolicies:
             outcome.matched += 1
             native = self.native.get(constraint.kind)
             if native is not None:
-                self._evaluate_native(constraint, native, review, inventory, labels, outcome)
+                if cel_data is None:
+                    cel_data = review_data(review.value, _namespace_object(review, inventory, labels))
+                self._evaluate_native(constraint, native, cel_data, outcome)
             else:
                 self._evaluate(constraint, review_json, inventory, outcome)
         return outcome
 
-    def _evaluate_native(self, constraint: Constraint, native: NativeValidation, review: Review,
-                         inventory: Mapping[str, Any], labels: Mapping[str, str] | None, outcome: ReviewOutcome) -> None:
+    def _evaluate_native(self, constraint: Constraint, native: NativeValidation, cel_data: Mapping[str, Any],
+                         outcome: ReviewOutcome) -> None:
         template = self.templates[constraint.kind]
-        result = evaluate_native(native, review.value, constraint.obj, _namespace_object(review, inventory, labels))
+        result = evaluate_native(native, cel_data, constraint.obj)
         outcome.violations.extend(Violation(constraint, template, m, None, CEL_ENGINE) for m in result.messages)
         if result.error:
             outcome.errors.append(ReviewError(

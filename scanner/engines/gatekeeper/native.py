@@ -161,16 +161,21 @@ def _check(expression: Any, environment: tuple[str, ...], fail: Any, *where: str
         raise fail(f"{shown}: {exc}", *where, hint=hint) from None
 
 
-def evaluate(native: NativeValidation, review: Mapping[str, Any], constraint: Mapping[str, Any],
-             namespace_object: Mapping[str, Any] | None = None) -> NativeOutcome:
-    """The violations of one constraint on one review (`input.review` as Gatekeeper builds it)."""
-    data = {
+def review_data(review: Mapping[str, Any], namespace_object: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The CEL variables of one review (`input.review` as Gatekeeper builds it) but `params`.
+
+    Build it once per review and pass it to `evaluate` for every constraint.
+    """
+    return {
         **_objects(review),
         "request": _request(review),
-        "params": dict(constraint),
         "namespaceObject": dict(namespace_object) if namespace_object is not None else None,
     }
-    outcome = run_checks(native.checks, data)
+
+
+def evaluate(native: NativeValidation, data: Mapping[str, Any], constraint: Mapping[str, Any]) -> NativeOutcome:
+    """The violations of one constraint on one review (`data` from `review_data`)."""
+    outcome = run_checks(native.checks, {**data, "params": constraint})
     result = NativeOutcome()
     if outcome.status == SKIP:
         return result
