@@ -77,8 +77,10 @@ def verify(paths: tuple[str, ...], verbose: bool, k8s_native_validation: bool) -
               help="A file or directory of templates, constraints and objects (repeatable).")
 @click.option("--operation", default="CREATE", show_default=True,
               type=click.Choice(["CREATE", "UPDATE", "DELETE", "CONNECT"]), help="The admission operation.")
+@click.option("--enable-k8s-native-validation/--disable-k8s-native-validation", "k8s_native_validation", default=True,
+              show_default=True, help="Templates carrying K8sNativeValidation (CEL) run it; disabled, their Rego.")
 @fail_closed
-def test(filenames: tuple[str, ...], operation: str) -> None:
+def test(filenames: tuple[str, ...], operation: str, k8s_native_validation: bool) -> None:
     """Review every object in the files against their templates and constraints, like `gator test`.
 
     Prints one line per violation (`Kind/namespace/name: [constraint] message`).
@@ -101,7 +103,7 @@ def test(filenames: tuple[str, ...], operation: str) -> None:
         docs = read_documents(path)
         collect(docs, found)
         objects.extend(d for d in docs if d.is_resource and not is_template(d.obj) and not is_constraint(d.obj))
-    policies = compile_policies(found)
+    policies = compile_policies(found, k8s_native_validation=k8s_native_validation)
     if not policies.constraints:
         click.echo("cdgate: error: no constraints found (pass the constraint files with -f)", err=True)
         sys.exit(EXIT_ERROR)

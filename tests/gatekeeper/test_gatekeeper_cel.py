@@ -268,3 +268,28 @@ def test_verify_prints_the_engine_and_can_run_the_rego_instead() -> None:
     assert default.returncode == 0 and "PASS" in default.stdout and "[K8sNativeValidation]" in default.stdout
     rego = run_cdgate("gatekeeper", "verify", "--disable-k8s-native-validation", str(suite))
     assert rego.returncode == 0 and "[Rego]" in rego.stdout
+
+
+def test_a_cel_violation_points_at_the_field_its_message_names(tmp_path: Path) -> None:
+    digests = {"validations": [{
+        "expression": "variables.anyObject.spec.containers.all(c, c.image.contains('@'))",
+        "messageExpression": "variables.anyObject.spec.containers.filter(c, !c.image.contains('@'))"
+                             ".map(c, 'container ' + c.name + ' uses ' + c.image + ' without a digest').join(', ')"}]}
+    root = _repo(tmp_path, cel_template("K8sDigests", digests), constraint("K8sDigests", "pin"))
+    code, data, stderr = _check(root)
+    assert code == 1, stderr
+    [finding] = [f for f in data["findings"] if f["rule_id"] == "gatekeeper:K8sDigests/pin"]
+    assert finding["message"] == "container app uses nginx:1.25 without a digest"
+    assert finding["location"]["json_path"] == "spec.containers[0].image"
+    lines = (root / "manifests" / "pod.yaml").read_text().splitlines()
+    assert "nginx:1.25" in lines[finding["location"]["start_line"] - 1]
+
+
+def test_gatekeeper_test_runs_cel_templates(tmp_path: Path) -> None:
+    from conftest import run_cdgate
+
+    path = write(tmp_path / "all.yaml", cel_template("K8sLabelsCel", LABELS_CEL),
+                 constraint("K8sLabelsCel", "need-owner", parameters={"labels": ["owner"]}), pod("web"))
+    result = run_cdgate("gatekeeper", "test", "-f", str(path))
+    assert result.returncode == 1, result.stderr
+    assert "[need-owner] (deny) cel: missing labels: owner" in result.stdout
