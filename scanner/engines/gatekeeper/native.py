@@ -54,6 +54,8 @@ _GATEKEEPER_VARIABLES = ({"name": "anyObject", "expression": _ANY_OBJECT}, {"nam
 
 # What validations, messageExpressions and matchConditions may name: no `params`, no `authorizer`.
 _CONDITION_VARIABLES = tuple(v for v in GATEKEEPER_VARIABLES if v not in ("params", "authorizer", "anyObject"))
+# What variables may name: the same, and `params` (the constraint).
+_VARIABLE_VARIABLES = (*_CONDITION_VARIABLES, "params")
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def compile_native(template_name: str, native: NativeSource) -> NativeValidation
         if name in ("params", "anyObject") or name.startswith(RESERVED_PREFIX):
             raise fail(f"variables[{i}] may not be named {name!r}: Gatekeeper reserves params, anyObject and the "
                        f"{RESERVED_PREFIX} prefix", "variables", i, "name", hint="rename the variable")
-        _check(variable.get("expression"), GATEKEEPER_VARIABLES, fail, "variables", i, "expression")
+        _check(variable.get("expression"), _VARIABLE_VARIABLES, fail, "variables", i, "expression")
     for i, condition in enumerate(conditions):
         name = str(condition.get("name") or "")
         if name.startswith(RESERVED_PREFIX):
