@@ -83,11 +83,12 @@ def test_messages_follow_kubernetes_order(tmp_path: Path) -> None:
         {"expression": "object.metadata.name != 'web'", "messageExpression": "'dynamic ' + object.metadata.name",
          "message": "not used"},
         {"expression": "true", "message": "never"},
+        {"expression": "false", "messageExpression": "'two\\nlines'", "message": "line breaks fall back"},
     ]}
     p = policies(tmp_path, cel_template("K8sMsgs", source), constraint("K8sMsgs", "m"))
     assert violations(p, pod("web")) == ["static message", "failed expression: object.metadata.name != 'web'",
-                                         "dynamic web"]
-    assert violations(p, pod("api")) == []
+                                         "dynamic web", "line breaks fall back"]
+    assert violations(p, pod("api")) == ["line breaks fall back"]
 
 
 def test_match_condition_false_skips_and_the_plural_spelling_is_refused(tmp_path: Path) -> None:
