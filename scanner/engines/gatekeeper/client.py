@@ -163,7 +163,7 @@ class GatekeeperPolicies:
         if labels is None and review.namespace:
             labels = namespace_labels(inventory, review.namespace)
         targets = review.match_targets(labels)
-        review_json = json.dumps(review.value, default=str)
+        review_json: str | None = None  # the review as JSON, made for the first Rego constraint
         cel_data: dict[str, Any] | None = None  # the review's CEL variables, built for the first CEL constraint
         for constraint in self.constraints:
             if not constraint.action and not all_actions:
@@ -187,6 +187,8 @@ class GatekeeperPolicies:
                     cel_data = review_data(review.value, _namespace_object(review, inventory, labels))
                 self._evaluate_native(constraint, native, cel_data, outcome)
             else:
+                if review_json is None:
+                    review_json = json.dumps(review.value, default=str)
                 self._evaluate(constraint, review_json, inventory, outcome)
         return outcome
 
