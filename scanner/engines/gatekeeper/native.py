@@ -17,9 +17,11 @@ two variables placed before the template's own:
 
 - `variables.anyObject`: the object, or the old object on DELETE (where
   `object` is null, as Kubernetes has it);
-- `variables.params`: the constraint's `spec.parameters` (without them
-  Gatekeeper binds null, on which `has(variables.params.x)` is false; cdgate
-  binds an empty map, which reads the same).
+- `variables.params`: the constraint's `spec.parameters`. Without them
+  Gatekeeper binds null; the library's templates test
+  `has(variables.params.x)` on it and their suites pass under gator, so that
+  reads as false there. cel-cpp raises instead, so cdgate binds an empty
+  map, on which every such `has()` is false.
 
 `params` itself (the constraint) is visible to variables only; validations,
 messageExpressions and matchConditions that name it do not compile in
@@ -46,9 +48,8 @@ FAILURE_POLICIES = ("Fail", "Ignore")
 
 # Gatekeeper's two variables, evaluated before the template's own (its `transform` package).
 _ANY_OBJECT = 'has(request.operation) && request.operation == "DELETE" && object == null ? oldObject : object'
-# Gatekeeper binds null when the constraint has no parameters, and its CEL runtime then reads
-# `has(variables.params.x)` as false (the library's templates rely on it); cel-cpp raises on a
-# field of null, so an empty map stands in: every `has()` on it is false, as in Gatekeeper.
+# Gatekeeper binds null when the constraint has no parameters (see the module docstring for why
+# an empty map stands in here).
 _PARAMS = "!has(params.spec) ? {} : !has(params.spec.parameters) ? {} : params.spec.parameters"
 _GATEKEEPER_VARIABLES = ({"name": "anyObject", "expression": _ANY_OBJECT}, {"name": "params", "expression": _PARAMS})
 
