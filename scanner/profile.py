@@ -108,6 +108,7 @@ class GatekeeperSettings:
     policies: tuple[Path, ...] = ()
     sync: tuple[tuple[str, str, str], ...] = ()  # (group, version, kind) put into data.inventory
     external_data: dict[str, dict[str, Any]] = field(default_factory=dict)  # provider -> key -> value
+    k8s_native_validation: bool = True  # templates carrying K8sNativeValidation (CEL) run it, as Gatekeeper does
 
 
 @dataclass(frozen=True)
@@ -409,6 +410,7 @@ def _build(data: dict[str, Any], tree: Any, path: Path, digest: str) -> Profile:
             policies=_paths(gatekeeper.get("policies", []), base),
             sync=tuple((s.get("group", ""), s.get("version", ""), s["kind"]) for s in gatekeeper.get("sync", [])),
             external_data=gatekeeper.get("external_data", {}),
+            k8s_native_validation=bool(gatekeeper.get("k8s_native_validation", True)),
         ),
         cel=CelSettings(
             policies=_paths(cel.get("policies", []), base),

@@ -245,6 +245,12 @@ GATEKEEPER_SCHEMA: dict[str, Any] = {
             "description": "Responses for the external_data builtin: provider -> key -> value (providers are never called).",
             "additionalProperties": {"type": "object"},
         },
+        "k8s_native_validation": {
+            "type": "boolean",
+            "default": True,
+            "description": "Gatekeeper's --enable-k8s-native-validation: templates carrying K8sNativeValidation (CEL) "
+            "code run it instead of their Rego; false runs the Rego and refuses CEL-only templates.",
+        },
     },
 }
 

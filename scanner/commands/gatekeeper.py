@@ -23,13 +23,17 @@ def gatekeeper() -> None:
 @gatekeeper.command("verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-v", "--verbose", is_flag=True, help="Print every case, not only the failing ones.")
+@click.option("--enable-k8s-native-validation/--disable-k8s-native-validation", "k8s_native_validation", default=True,
+              show_default=True, help="Templates carrying K8sNativeValidation (CEL) run it, as gator does; "
+              "disabled, they run their Rego.")
 @fail_closed
-def verify(paths: tuple[str, ...], verbose: bool) -> None:
+def verify(paths: tuple[str, ...], verbose: bool, k8s_native_validation: bool) -> None:
     """Run every suite.yaml under PATHS as `gator verify` does, strictly.
 
-    Prints one line per suite, the failing tests and cases with the reason,
-    and a total. Exit 0 only when every assertion of every suite holds, 2
-    when a suite file cannot be read, else 1.
+    Prints one line per suite (with the engines its templates ran), the
+    failing tests and cases with the reason, and a total. Exit 0 only when
+    every assertion of every suite holds, 2 when a suite file cannot be
+    read, else 1.
     """
     from scanner.engines.gatekeeper.verify import find_suites, run_suite
 
@@ -39,14 +43,15 @@ def verify(paths: tuple[str, ...], verbose: bool) -> None:
         sys.exit(EXIT_ERROR)
     suites_ok = cases_ok = cases_total = unreadable = 0
     for path in suites:
-        outcome = run_suite(path)
+        outcome = run_suite(path, k8s_native_validation)
         unreadable += bool(outcome.error)
         passed, total = outcome.counts()
         suites_ok += outcome.passed
         cases_ok += passed
         cases_total += total
         state = "SKIP" if outcome.skipped else "PASS" if outcome.passed else "FAIL"
-        click.echo(f"{state} {path} cases {passed}/{total}")
+        engines = sorted({t.engine for t in outcome.tests if t.engine})
+        click.echo(f"{state} {path} cases {passed}/{total}" + (f" [{', '.join(engines)}]" if engines else ""))
         if outcome.error:
             click.echo(f"    error: {outcome.error}")
         for test in outcome.tests:
@@ -72,8 +77,10 @@ def verify(paths: tuple[str, ...], verbose: bool) -> None:
               help="A file or directory of templates, constraints and objects (repeatable).")
 @click.option("--operation", default="CREATE", show_default=True,
               type=click.Choice(["CREATE", "UPDATE", "DELETE", "CONNECT"]), help="The admission operation.")
+@click.option("--enable-k8s-native-validation/--disable-k8s-native-validation", "k8s_native_validation", default=True,
+              show_default=True, help="Templates carrying K8sNativeValidation (CEL) run it; disabled, their Rego.")
 @fail_closed
-def test(filenames: tuple[str, ...], operation: str) -> None:
+def test(filenames: tuple[str, ...], operation: str, k8s_native_validation: bool) -> None:
     """Review every object in the files against their templates and constraints, like `gator test`.
 
     Prints one line per violation (`Kind/namespace/name: [constraint] message`).
@@ -96,7 +103,7 @@ def test(filenames: tuple[str, ...], operation: str) -> None:
         docs = read_documents(path)
         collect(docs, found)
         objects.extend(d for d in docs if d.is_resource and not is_template(d.obj) and not is_constraint(d.obj))
-    policies = compile_policies(found)
+    policies = compile_policies(found, k8s_native_validation=k8s_native_validation)
     if not policies.constraints:
         click.echo("cdgate: error: no constraints found (pass the constraint files with -f)", err=True)
         sys.exit(EXIT_ERROR)

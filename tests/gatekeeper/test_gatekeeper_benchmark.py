@@ -21,6 +21,7 @@ def test_benchmark_reports_every_template_over_every_pod(corpus: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["templates"] == 15 and report["constraints"] == 15
+    assert report["cel_templates"] == 12  # the Pod Security templates that carry K8sNativeValidation
     assert report["gatekeeper_evaluations"] == 15 * 40
     assert report["gatekeeper_violations"] > 0 and report["gatekeeper_errors"] == 0
     assert report["rego_findings"] > 0

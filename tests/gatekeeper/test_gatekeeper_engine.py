@@ -232,15 +232,16 @@ def test_v1beta1_templates_and_their_schema_are_read(tmp_path: Path) -> None:
     assert messages(p, pod()) == ['you must provide labels: {"owner"}']
 
 
-def test_a_cel_only_template_is_refused_with_what_to_do(tmp_path: Path) -> None:
+def test_a_cel_only_template_is_refused_when_k8s_native_validation_is_off(tmp_path: Path) -> None:
     from scanner.errors import PolicyError
 
     cel = template("K8sCelOnly", "package x\n")
     cel["spec"]["targets"] = [{"target": "admission.k8s.gatekeeper.sh",
                                "code": [{"engine": "K8sNativeValidation", "source": {"validations": [{"expression": "true"}]}}]}]
+    path = write(tmp_path / "policies.yaml", cel, constraint("K8sCelOnly", "c"))
     with pytest.raises(PolicyError) as caught:
-        policies(tmp_path, cel, constraint("K8sCelOnly", "c"))
-    assert "K8sNativeValidation" in str(caught.value) and "engine: Rego" in str(caught.value)
+        load_policies([path], tmp_path, None, k8s_native_validation=False)
+    assert "K8sNativeValidation is turned off" in str(caught.value) and "k8s_native_validation: true" in str(caught.value)
 
 
 def test_a_template_named_unlike_its_kind_is_refused(tmp_path: Path) -> None:

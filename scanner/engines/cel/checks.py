@@ -14,7 +14,8 @@ Kubernetes' order on one request:
    a variable that fails is left out, so only an expression that really
    reads it fails, with its error (Kubernetes evaluates variables lazily).
 3. validations: a false expression is a violation with its message
-   (`messageExpression`, else `message`, else `failed expression: ...`);
+   (`messageExpression` when it gives a non-empty string without line
+   breaks, as Kubernetes requires, else `message`, else `failed expression: ...`);
    an expression that fails or does not give a bool is an error.
 """
 
@@ -415,8 +416,9 @@ def _message(run: _Run, validation: CompiledValidation, message_program: Program
             text = run.value(message_program)
         except CelEvaluationError:
             text = None
-        if isinstance(text, str) and text.strip():
-            return " ".join(text.split()) if "\n" in text else text
+        # Kubernetes rejects a result with a line break (and an empty one) and falls back
+        if isinstance(text, str) and text.strip() and "\n" not in text.strip():
+            return text.strip()
     if validation.message:
         return validation.message
     return f"failed expression: {validation.program.source.strip()}"

@@ -2,9 +2,10 @@
 
 `GatekeeperPolicies.review` is the one evaluation both the gate and
 `cdgate gatekeeper verify` use: it matches each constraint against the
-review, evaluates the template's `violation` rule with
-`input = {"review": ..., "parameters": ...}` and `data.inventory`, and
-returns the violations and the errors. A regorus failure, an
+review, runs the engine Gatekeeper would pick for the template
+(`native.choose_engine`): its K8sNativeValidation CEL (`native.py`), or its
+`violation` rule with `input = {"review": ..., "parameters": ...}` and
+`data.inventory`; and returns the violations and the errors. A regorus failure, an
 `external_data` call without configured data, or a namespaceSelector on an
 unknown Namespace is a `ReviewError`, never a silent pass.
 """
@@ -19,6 +20,9 @@ from typing import Any, Mapping, Sequence
 from scanner.engines.gatekeeper.constraint import Constraint, is_constraint, parse_constraint
 from scanner.engines.gatekeeper.files import read_documents, yaml_files
 from scanner.engines.gatekeeper.match import NamespaceUnknown
+from scanner.engines.gatekeeper.native import CEL_ENGINE, REGO_ENGINE, NativeValidation, choose_engine, compile_native
+from scanner.engines.gatekeeper.native import evaluate as evaluate_native
+from scanner.engines.gatekeeper.native import review_data
 from scanner.engines.gatekeeper.review import Review, namespace_labels
 from scanner.engines.gatekeeper.template import ConstraintTemplate, build_engine, check_compiles, is_template, parse_template
 from scanner.engines.per_thread import PerThread, reraise_interrupts
@@ -37,6 +41,7 @@ class Violation:
     template: ConstraintTemplate
     message: str
     details: Any = None
+    engine: str = REGO_ENGINE  # the template code that reported it: Rego or K8sNativeValidation
 
 
 @dataclass(frozen=True)
@@ -102,14 +107,37 @@ class GatekeeperPolicies:
         templates: Mapping[str, ConstraintTemplate],
         constraints: Sequence[Constraint],
         external_data: ExternalDataResponses | None = None,
+        k8s_native_validation: bool = True,
     ) -> None:
+        """Compile every template's chosen code now (a broken one is a PolicyError).
+
+        `k8s_native_validation` is Gatekeeper's `--enable-k8s-native-validation`
+        (default on): templates carrying CEL run it; off, they run their Rego.
+        """
         self.templates = dict(templates)
         self.constraints = list(constraints)
         self._external_data = _ExternalData(external_data or {})
         self._engines: PerThread[str, _ThreadEngine] = PerThread(self._build)
         self._parameters_json: dict[str, str] = {}  # rule id -> JSON; a benign race fills it twice at worst
+        self.native: dict[str, NativeValidation] = {}  # kind -> compiled CEL, for templates that run it
         for template in self.templates.values():
-            check_compiles(template, self._external_data)
+            engine = choose_engine(template.engines, k8s_native_validation)
+            if engine == CEL_ENGINE and template.native is not None:
+                self.native[template.kind] = compile_native(template.name, template.native)
+            elif engine == REGO_ENGINE:
+                check_compiles(template, self._external_data)
+            else:
+                raise PolicyError(
+                    f"ConstraintTemplate {template.name} has only K8sNativeValidation (CEL) code, and "
+                    "K8sNativeValidation is turned off",
+                    path=template.path,
+                    line=template.line,
+                    hint="turn it on (gatekeeper.k8s_native_validation: true, the default), or add Rego code",
+                )
+
+    def engine_of(self, kind: str) -> str:
+        """The code that runs for constraints of `kind`: K8sNativeValidation or Rego."""
+        return CEL_ENGINE if kind in self.native else REGO_ENGINE
 
     def _build(self, kind: str) -> _ThreadEngine:
         return _ThreadEngine(build_engine(self.templates[kind], self._external_data))
@@ -135,7 +163,8 @@ class GatekeeperPolicies:
         if labels is None and review.namespace:
             labels = namespace_labels(inventory, review.namespace)
         targets = review.match_targets(labels)
-        review_json = json.dumps(review.value, default=str)
+        review_json: str | None = None  # the review as JSON, made for the first Rego constraint
+        cel_data: dict[str, Any] | None = None  # the review's CEL variables, built for the first CEL constraint
         for constraint in self.constraints:
             if not constraint.action and not all_actions:
                 continue
@@ -152,8 +181,29 @@ class GatekeeperPolicies:
                 )
                 continue
             outcome.matched += 1
-            self._evaluate(constraint, review_json, inventory, outcome)
+            native = self.native.get(constraint.kind)
+            if native is not None:
+                if cel_data is None:
+                    cel_data = review_data(review.value, _namespace_object(review, inventory, labels))
+                self._evaluate_native(constraint, native, cel_data, outcome)
+            else:
+                if review_json is None:
+                    review_json = json.dumps(review.value, default=str)
+                self._evaluate(constraint, review_json, inventory, outcome)
         return outcome
+
+    def _evaluate_native(self, constraint: Constraint, native: NativeValidation, cel_data: Mapping[str, Any],
+                         outcome: ReviewOutcome) -> None:
+        template = self.templates[constraint.kind]
+        result = evaluate_native(native, cel_data, constraint.obj)
+        outcome.violations.extend(Violation(constraint, template, m, None, CEL_ENGINE) for m in result.messages)
+        if result.error:
+            outcome.errors.append(ReviewError(
+                constraint,
+                f"{constraint.rule_id}: template {template.name} ({template.path}:{template.native.line if template.native else template.line}) "
+                f"K8sNativeValidation failed: {result.error}",
+                "fix the template's CEL, or the object it cannot handle (failurePolicy: Ignore skips such errors)",
+            ))
 
     def _evaluate(self, constraint: Constraint, review_json: str, inventory: Mapping[str, Any], outcome: ReviewOutcome) -> None:
         template = self.templates[constraint.kind]
@@ -197,6 +247,18 @@ class GatekeeperPolicies:
         )
 
 
+def _namespace_object(review: Review, inventory: Mapping[str, Any], labels: Mapping[str, str] | None) -> Mapping[str, Any] | None:
+    """CEL's `namespaceObject`: the synced Namespace, else one carrying the labels the webhook gave."""
+    if not review.namespace:
+        return None
+    synced = (((inventory.get("cluster") or {}).get("v1") or {}).get("Namespace") or {}).get(review.namespace)
+    if isinstance(synced, dict):
+        return synced
+    if labels is not None:
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": review.namespace, "labels": dict(labels)}}
+    return None
+
+
 @dataclass
 class PolicyDocuments:
     """Templates and constraint documents found in policy files (constraints parsed later)."""
@@ -225,7 +287,9 @@ def collect(documents: Sequence[Document], into: PolicyDocuments | None = None) 
     return found
 
 
-def compile_policies(found: PolicyDocuments, external_data: ExternalDataResponses | None = None) -> GatekeeperPolicies:
+def compile_policies(
+    found: PolicyDocuments, external_data: ExternalDataResponses | None = None, k8s_native_validation: bool = True
+) -> GatekeeperPolicies:
     """Parse the constraints against the templates and compile every template once."""
     constraints = [parse_constraint(doc, found.templates) for doc in found.constraint_docs]
     seen: dict[str, str] = {}
@@ -237,17 +301,20 @@ def compile_policies(found: PolicyDocuments, external_data: ExternalDataResponse
                 line=constraint.line,
             )
         seen[constraint.rule_id] = constraint.path
-    return GatekeeperPolicies(found.templates, constraints, external_data)
+    return GatekeeperPolicies(found.templates, constraints, external_data, k8s_native_validation)
 
 
 def load_policies(
-    paths: Sequence[Path], root: Path | None = None, external_data: ExternalDataResponses | None = None
+    paths: Sequence[Path],
+    root: Path | None = None,
+    external_data: ExternalDataResponses | None = None,
+    k8s_native_validation: bool = True,
 ) -> GatekeeperPolicies:
     """Templates and constraints from files and directories, compiled; PolicyError for anything broken."""
     found = PolicyDocuments()
     for path in yaml_files(list(paths)):
         collect(read_documents(path, _shown(path, root)), found)
-    return compile_policies(found, external_data)
+    return compile_policies(found, external_data, k8s_native_validation)
 
 
 def _shown(path: Path, root: Path | None) -> str:

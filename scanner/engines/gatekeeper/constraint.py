@@ -47,6 +47,7 @@ class Constraint:
     match: Match
     parameters: Mapping[str, Any] = field(default_factory=dict)
     action: str = "deny"  # deny | warn | dryrun (scoped resolved at load); "" = does not act here
+    obj: Mapping[str, Any] = field(default_factory=dict)  # the whole constraint (CEL code sees it as `params`)
 
     @property
     def rule_id(self) -> str:
@@ -93,6 +94,7 @@ def parse_constraint(doc: Document, templates: Mapping[str, ConstraintTemplate])
         match=match,
         parameters=parameters,
         action=_action(spec, doc, prefix),
+        obj=obj,
     )
 
 

@@ -95,7 +95,8 @@ class GatekeeperEngine:
             title=violation.template.title,
             policy_path=constraint.path,
             policy_line=constraint.line,
-            properties={"enforcementAction": constraint.action, "template": violation.template.name},
+            properties={"enforcementAction": constraint.action, "template": violation.template.name,
+                        "templateEngine": violation.engine},
         )
 
     def _error(self, error: ReviewError, doc: Document) -> RawResult:
@@ -130,7 +131,7 @@ def compile_for_profile(profile: Profile, root: Path) -> GatekeeperEngine | None
     settings = profile.gatekeeper
     if not settings.policies:
         return None
-    policies = load_policies(list(settings.policies), root, settings.external_data)
+    policies = load_policies(list(settings.policies), root, settings.external_data, settings.k8s_native_validation)
     if not policies.constraints:
         raise PolicyError(
             "gatekeeper.policies lists templates but no constraints: nothing would be checked",

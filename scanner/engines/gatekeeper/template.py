@@ -6,6 +6,9 @@ constraint kind, the schema of its parameters and, for the
 `libs` packages. The Rego sits either directly on the target (`rego`,
 `libs`) or in `code` under `engine: Rego` (the form templates with CEL use).
 Rego is v0 unless the source says `version: v1`, as in Gatekeeper.
+A template may carry `K8sNativeValidation` (CEL) code too, or only that;
+`native.py` compiles and runs it, and `native.choose_engine` decides which
+of the two Gatekeeper would run.
 
 Each template gets its own regorus engine (template Rego and its libs only),
 because two templates may ship different `lib.*` packages of the same name.
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from scanner.engines.gatekeeper.builtins import builtins_called
+from scanner.engines.gatekeeper.native import CEL_ENGINE, REGO_ENGINE, NativeSource
 from scanner.engines.gatekeeper.rego_compat import regorus_compatible
 from scanner.engines.per_thread import reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
@@ -29,7 +33,6 @@ from scanner.inputs.document import Document
 
 TARGET = "admission.k8s.gatekeeper.sh"
 TEMPLATE_API_GROUP = "templates.gatekeeper.sh"
-CEL_ENGINE = "K8sNativeValidation"
 
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 _VIOLATION_HEAD = re.compile(r"^violation\b", re.MULTILINE)
@@ -53,17 +56,19 @@ class ConstraintTemplate:
     kind: str  # the constraint kind it creates
     path: str
     line: int
-    package: str
-    rego: RegoModule
+    package: str  # "" when the template has no Rego
+    rego: RegoModule | None
     libs: tuple[RegoModule, ...]
     rego_v1: bool
     schema: Mapping[str, Any] | None
     uses_external_data: bool
     title: str | None = None
+    native: NativeSource | None = None  # the K8sNativeValidation (CEL) code, if any
+    engines: tuple[str, ...] = (REGO_ENGINE,)  # the engines the template carries
 
     @property
     def modules(self) -> tuple[RegoModule, ...]:
-        return (self.rego, *self.libs)
+        return (self.rego, *self.libs) if self.rego is not None else ()
 
     @property
     def violation_rule(self) -> str:
@@ -122,16 +127,15 @@ def parse_template(doc: Document) -> ConstraintTemplate:
     target = targets[0]
     if target.get("target") != TARGET:
         raise fail(f"target must be {TARGET!r}, not {target.get('target')!r}", ("spec", "targets", 0, "target"))
+    native = _native_source(doc, target)
     source, source_path = _rego_source(target)
     if source is None:
-        engines = [str(c.get("engine")) for c in target.get("code") or [] if isinstance(c, dict)]
-        if CEL_ENGINE in engines:
+        if native is None:
             raise fail(
-                "has only K8sNativeValidation (CEL) code, and this engine runs Rego",
-                ("spec", "targets", 0, "code"),
-                "add an `engine: Rego` entry to the template's code, or run it with a CEL-capable engine",
+                "the target has no code: neither Rego (`rego:` or `code: [{engine: Rego}]`) nor K8sNativeValidation",
+                ("spec", "targets", 0),
             )
-        raise fail("the target has no Rego (`rego:` or `code: [{engine: Rego}]`)", ("spec", "targets", 0))
+        return _template(doc, name, kind, crd, meta, native=native)
     rego_text = source.get("rego")
     if not isinstance(rego_text, str) or not rego_text.strip():
         raise fail("the Rego source is empty", (*source_path, "rego"))
@@ -149,22 +153,56 @@ def parse_template(doc: Document) -> ConstraintTemplate:
         for i, text in enumerate(libs_raw)
     )
     version = str(source.get("version") or target.get("version") or "v0")
+    return _template(
+        doc, name, kind, crd, meta, native=native, package=package_match.group(1), rego=rego, libs=libs,
+        rego_v1=version == "v1", uses_external_data=any(_EXTERNAL_DATA.search(m.text) for m in (rego, *libs)),
+    )
+
+
+def _template(doc: Document, name: str, kind: str, crd: Mapping[str, Any], meta: Mapping[str, Any], *,
+              native: NativeSource | None, package: str = "", rego: RegoModule | None = None,
+              libs: tuple[RegoModule, ...] = (), rego_v1: bool = False, uses_external_data: bool = False) -> ConstraintTemplate:
     validation = _mapping(crd.get("validation"))
     schema = validation.get("openAPIV3Schema") if isinstance(validation.get("openAPIV3Schema"), dict) else None
     annotations = _mapping(meta.get("annotations"))
+    engines = tuple(e for e in (CEL_ENGINE if native is not None else "", REGO_ENGINE if rego is not None else "") if e)
     return ConstraintTemplate(
         name=name,
         kind=kind,
         path=doc.path,
         line=doc.start_line,
-        package=package_match.group(1),
+        package=package,
         rego=rego,
         libs=libs,
-        rego_v1=version == "v1",
+        rego_v1=rego_v1,
         schema=schema,
-        uses_external_data=any(_EXTERNAL_DATA.search(m.text) for m in (rego, *libs)),
+        uses_external_data=uses_external_data,
         title=str(annotations.get("metadata.gatekeeper.sh/title")) if annotations.get("metadata.gatekeeper.sh/title") else None,
+        native=native,
+        engines=engines,
     )
+
+
+def _native_source(doc: Document, target: Mapping[str, Any]) -> NativeSource | None:
+    """The target's K8sNativeValidation source (the first, as Gatekeeper takes), with its expressions' lines."""
+    for i, code in enumerate(target.get("code") or []):
+        if not isinstance(code, dict) or code.get("engine") != CEL_ENGINE:
+            continue
+        base: tuple[str | int, ...] = ("spec", "targets", 0, "code", i, "source")
+        source = code.get("source")
+        if not isinstance(source, dict):
+            raise PolicyError(
+                f"ConstraintTemplate {doc.name or '?'}: the K8sNativeValidation code has no source mapping",
+                path=doc.path, line=doc.line_for(base[:-1]),
+            )
+        lines: dict[tuple[str | int, ...], int] = {}
+        for key, value in source.items():
+            lines[(key,)] = doc.line_for((*base, key))
+            for j, item in enumerate(value if isinstance(value, list) else []):
+                for field_name in item if isinstance(item, dict) else ():
+                    lines[(key, j, field_name)] = doc.line_for((*base, key, j, field_name))
+        return NativeSource(source, doc.path, doc.line_for(base), lines)
+    return None
 
 
 def _rego_source(target: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, tuple[str | int, ...]]:

@@ -10,6 +10,12 @@ message matches the assertion's `message` regular expression when it has
 one. A test marked `invalid: true` passes only when its constraint fails the
 template's parameter schema. `skip: true` skips a suite, test or case.
 
+Templates run the engine Gatekeeper picks (`gator verify` enables
+K8sNativeValidation by default, so a template carrying CEL runs its CEL);
+`k8s_native_validation=False` runs their Rego instead, as
+`gator verify --enable-k8s-native-validation=false` does. Each test records
+the engine that ran.
+
 Scoring is strict: a case passes only when it ran and every assertion held;
 a suite passes only when every test and case in it did. Any error (a file
 that cannot be read, a template that does not compile, an evaluation error)
@@ -46,6 +52,7 @@ class CaseResult:
     skipped: bool = False
     error: str = ""
     assertions: list[AssertionResult] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # the violations the case saw
 
     @property
     def passed(self) -> bool:
@@ -58,6 +65,7 @@ class TestResult:
     skipped: bool = False
     error: str = ""
     cases: list[CaseResult] = field(default_factory=list)
+    engine: str = ""  # the template code that ran: Rego or K8sNativeValidation ("" when none ran)
 
     @property
     def passed(self) -> bool:
@@ -107,7 +115,7 @@ def _single(path: Path, what: str) -> Mapping[str, Any]:
     return obj
 
 
-def run_suite(suite_path: Path) -> SuiteResult:
+def run_suite(suite_path: Path, k8s_native_validation: bool = True) -> SuiteResult:
     """Run one suite file; never raises for a problem in the suite (it becomes the result's error)."""
     result = SuiteResult(suite_path.as_posix())
     try:
@@ -126,13 +134,15 @@ def run_suite(suite_path: Path) -> SuiteResult:
         if not isinstance(test, dict):
             result.tests.append(TestResult(f"tests[{i}]", error="a test must be a mapping"))
             continue
-        result.tests.append(_run_test(test, suite_path.parent, compiled))
+        result.tests.append(_run_test(test, suite_path.parent, compiled, k8s_native_validation))
     if not result.tests:
         result.error = "the suite has no tests"
     return result
 
 
-def _run_test(test: Mapping[str, Any], base: Path, compiled: dict[tuple[str, str], GatekeeperPolicies]) -> TestResult:
+def _run_test(
+    test: Mapping[str, Any], base: Path, compiled: dict[tuple[str, str], GatekeeperPolicies], k8s_native_validation: bool
+) -> TestResult:
     result = TestResult(str(test.get("name") or "?"))
     if test.get("skip") is True:
         result.skipped = True
@@ -156,7 +166,7 @@ def _run_test(test: Mapping[str, Any], base: Path, compiled: dict[tuple[str, str
                     f"the constraint file defines {len(found.constraint_docs)} constraints, not one",
                     path=(base / str(constraint_file)).as_posix(),
                 )
-            policies = compile_policies(found)
+            policies = compile_policies(found, k8s_native_validation=k8s_native_validation)
             compiled[key] = policies
     except ParameterSchemaError as exc:
         if test.get("invalid") is True:
@@ -169,6 +179,7 @@ def _run_test(test: Mapping[str, Any], base: Path, compiled: dict[tuple[str, str
     if test.get("invalid") is True:
         result.error = "the test says the constraint is invalid, but its parameters pass the template's schema"
         return result
+    result.engine = policies.engine_of(policies.constraints[0].kind)
     for i, case in enumerate(test.get("cases") or []):
         if not isinstance(case, dict):
             result.cases.append(CaseResult(f"cases[{i}]", error="a case must be a mapping"))
@@ -213,6 +224,7 @@ def _run_case(case: Mapping[str, Any], base: Path, policies: GatekeeperPolicies)
     if outcome.errors:
         result.error = "; ".join(e.message for e in outcome.errors)
         return result
+    result.messages = [v.message for v in outcome.violations]
     for assertion in assertions:
         result.assertions.append(check_assertion(assertion, outcome.violations))
     return result
