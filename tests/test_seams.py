@@ -208,3 +208,42 @@ def test_the_admission_request_reaches_the_kyverno_engine(tmp_path: Path) -> Non
 
     assert [r.message for r in update] == ["the team label cannot change from search"]
     assert create == [] and ci_run == []
+
+
+def test_two_isolated_workers_find_exactly_what_one_finds() -> None:
+    """The parallel path (one forked worker per core from 300 documents) splits work, never changes it."""
+    from scanner.engines.rego import RegoPolicySet
+    from scanner.engines.rego_bounded import evaluate_bounded, worker_count
+
+    profile = load_profile(EXAMPLE / "gate.yaml").for_environment("prod")
+    [rego] = [e for e in create_manifest_gate(profile, EXAMPLE).engines if isinstance(e, RegoPolicySet)]
+    documents = _example_documents()
+    one = evaluate_bounded(rego, EvaluationRequest(documents, "prod"), workers=1)
+    two = evaluate_bounded(rego, EvaluationRequest(documents, "prod"), workers=2)
+    assert one and _comparable(two) == _comparable(one)
+    assert any(r.document is not None and r.json_path for r in two)  # documents re-attached in the parent
+    assert worker_count(10) == 1 and worker_count(3_000) >= 1
+
+
+def test_a_crash_in_one_of_two_workers_is_an_error_and_the_other_half_still_reports(tmp_path: Path) -> None:
+    from scanner.engines.rego import RegoPolicySet
+    from scanner.engines.rego_bounded import evaluate_bounded
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        "package main\nimport rego.v1\n\n"
+        "loop(x) := loop(x)\n\n"
+        'deny contains "boom" if { input.metadata.name == "crash"; loop(1) }\n'
+        'deny contains sprintf("seen %s", [input.metadata.name]) if input.kind == "ConfigMap"\n'
+    )
+    policies = RegoPolicySet.compile([tmp_path / "policy"])
+    text = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n" for name in ("a", "b", "crash", "d")
+    )
+    (tmp_path / "cms.yaml").write_text(text)
+    documents = load_targets([str(tmp_path / "cms.yaml")], LoadOptions(root=tmp_path)).documents
+    results = evaluate_bounded(policies, EvaluationRequest(documents), workers=2)
+    errors = [r for r in results if r.level.value == "error"]
+    assert errors and "main" in errors[0].message
+    seen = {r.message for r in results if r.level.value == "deny"}
+    assert {"seen a", "seen b", "seen d"} & seen  # the healthy shard's documents are reported

@@ -249,9 +249,18 @@ class RegoPolicySet:
         request: EvaluationRequest,
         starting: Callable[[tuple[str, Any]], None],
         emit: Callable[[tuple[str, Any], list[RawResult]], None],
+        *,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
-        """Evaluate, announcing each step (`("doc", document)` or `("repo", scope)`) before it runs."""
+        """Evaluate, announcing each step (`("doc", document)` or `("repo", scope)`) before it runs.
+
+        `shard=(k, n)`: the document packages run on every n-th resource from
+        the k-th, and the repo packages (which need every document) on shard 0
+        only, so n workers together evaluate everything exactly once.
+        """
+        index, count = shard
         resources = [d for d in request.documents if d.is_resource]
+        mine = {id(d) for i, d in enumerate(resources) if i % count == index}
         by_scope: dict[str | None, list[Document]] = defaultdict(list)
         for doc in resources:
             by_scope[doc.scope].append(doc)
@@ -259,13 +268,14 @@ class RegoPolicySet:
             engine = self.engine_for(request.environment or self.environment or scope)
             if self.document_packages:
                 for start in range(0, len(docs), PROGRESS_CHUNK):
-                    for doc in docs[start : start + PROGRESS_CHUNK]:
+                    chunk = [d for d in docs[start : start + PROGRESS_CHUNK] if id(d) in mine]
+                    for doc in chunk:
                         starting(("doc", doc))
                         emit(("doc", doc), self._evaluate_document(engine, doc))
-                    request.advance(len(docs[start : start + PROGRESS_CHUNK]))
+                    request.advance(len(chunk))
             else:
-                request.advance(len(docs))
-            if self.repo_packages:
+                request.advance(sum(1 for d in docs if id(d) in mine))
+            if self.repo_packages and index == 0:
                 starting(("repo", scope))
                 emit(("repo", scope), self._evaluate_repo(engine, docs))
 

@@ -22,6 +22,7 @@ import resource
 import select
 import signal
 import struct
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -86,23 +87,66 @@ def run_isolated(
     Returns None when the worker finished, else how it was stopped. A step's
     deadline restarts each time the worker announces a new step.
     """
+    return supervise(start_worker(work, budget), on_results, budget)
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A forked worker and the pipe it answers on."""
+
+    pid: int
+    fd: int
+
+
+def start_worker(work: Callable[[Channel], None], budget: Budget = Budget()) -> Worker:
+    """Fork a worker running `work` (call from the thread whose engines it should inherit)."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    previous = sys.unraisablehook
+    sys.unraisablehook = _quiet_foreign_engine_drops
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0:
+            sys.unraisablehook = previous
     if pid == 0:  # the worker: never returns
         os.close(read_fd)
         _worker(work, write_fd, budget.memory_bytes)
     os.close(write_fd)
+    return Worker(pid, read_fd)
+
+
+def supervise(worker: Worker, on_results: Callable[[Any], None], budget: Budget = Budget()) -> Killed | None:
+    """Feed what `worker` sends to `on_results` until it ends; None when it finished, else why it stopped.
+
+    Safe to call from any thread: it only reads the pipe and waits for the child.
+    """
     try:
-        return _supervise(pid, read_fd, on_results, budget)
+        return _supervise(worker.pid, worker.fd, on_results, budget)
     finally:
-        os.close(read_fd)
-        _reap(pid)
+        os.close(worker.fd)
+        _reap(worker.pid)
+
+
+def _quiet_foreign_engine_drops(unraisable: Any) -> None:
+    """In a fresh child, Python frees the other threads' state, regorus engines included.
+
+    pyo3 refuses to drop an engine on a thread other than its creator's and
+    reports it as an unraisable error; in the child that is expected (the
+    engine is simply leaked until the child exits), so it is not printed.
+    Anything else goes to the default hook.
+    """
+    if "unsendable" in str(getattr(unraisable, "exc_value", "")):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _worker(work: Callable[[Channel], None], fd: int, memory_bytes: int) -> None:
     status = 0
     try:
         _silence_stderr()  # a Rust panic or abort message is not for the user's terminal
+        import faulthandler
+
+        faulthandler.disable()  # a crash here is reported by the parent, not dumped on a shared stream
         _limit_memory(memory_bytes)
         work(Channel(fd))
     except BaseException:  # noqa: BLE001 - the parent reports the missing end
