@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --ignore-requires-python opa-golib-python-bindings==0.4.4
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Bytecode ahead of time: where PYTHONDONTWRITEBYTECODE is set, every run would otherwise
+# compile cdgate's modules again (about 0.2 s of each `cdgate check`).
+BYTECODE := $(VENV)/.bytecode-stamp
+$(BYTECODE): $(STAMP) $(shell find scanner -name '*.py')
+	$(BIN)/python -m compileall -q scanner >/dev/null
+	touch $(BYTECODE)
+
+venv: $(BYTECODE)
+
 
 # Debian packages the tests use for real: an OCI registry, skopeo, Node.js
 # for the independent cosign-format implementation in tests/supplychain/interop,
