@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from scanner.commands._common import fail_closed
-from scanner.report import DEFAULT_FILE_FORMATS, FORMATS
+from scanner.report import FORMATS
 
 # `-o FILE` without `-f`: the report format its extension names.
 FORMAT_BY_EXTENSION: dict[str, str] = {
@@ -112,9 +111,9 @@ def check(
     from scanner.inputs.skipping import PathSkipper
     from scanner.profile import find_profile, load_profile
     from scanner.repo_root import default_root
-    from scanner.report import render, write_report, write_reports
+    from scanner.commands._output import deliver
     from scanner.report._common import verdict_line
-    from scanner.report.console import DEFAULT_PER_RULE, progress
+    from scanner.report.console import progress
 
     fmt = report_format(fmt, output)
     view = FindingFilter(
@@ -161,25 +160,7 @@ def check(
     )
     verdict = filter_verdict(verdict, view)
 
-    if output_dir is not None:
-        written = write_reports(verdict, output_dir, DEFAULT_FILE_FORMATS)
-        if not quiet:
-            for kind, path in written.items():
-                click.echo(f"cdgate: wrote {kind} report to {path}", err=True)
-    if output is not None:
-        write_report(verdict, fmt, output)
-        if not quiet:
-            click.echo(f"cdgate: wrote {fmt} report to {output}", err=True)
-    elif not quiet:
-        if fmt == "table":
-            from scanner.report.console import print_verdict
-
-            print_verdict(verdict, per_rule=None if show.lower() == "all" else DEFAULT_PER_RULE)
-        else:
-            click.echo(render(verdict, fmt), nl=False)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        _append_step_summary(summary, render(verdict, "markdown"))
+    deliver(verdict, fmt, output, output_dir, quiet=quiet, show_all=show.lower() == "all")
     if quiet or output is not None or fmt != "table":
         where = f" ({profile_file})" if profile_file else ""
         click.echo(f"cdgate: {verdict_line(verdict)}; profile {verdict.profile_name}{where}", err=True)
@@ -206,18 +187,3 @@ def _data_files(paths: tuple[Path, ...]) -> tuple[Path, ...]:
         else:
             files.append(path.resolve())
     return tuple(files)
-
-
-def _append_step_summary(path: str, markdown: str) -> None:
-    """Append the Markdown report to GitHub's job summary; a failure is exit 2 with the place named."""
-    from scanner.errors import ConfigError
-
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(markdown)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot append the job summary: {exc.strerror or exc}",
-            path=path,
-            hint="GITHUB_STEP_SUMMARY must name a writable file; unset it outside GitHub Actions",
-        ) from None

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from scanner.commands._common import fail_closed
-from scanner.report import DEFAULT_FILE_FORMATS, FORMATS
+from scanner.report import FORMATS
 
 
 @click.command("merge-gate")
@@ -54,7 +53,7 @@ def merge_gate(
     """
     from scanner.findings import Severity
     from scanner.merge.run import MergeRequest, run_merge_gate
-    from scanner.report import render, write_report, write_reports
+    from scanner.commands._output import deliver
 
     def on_stage(name: str) -> None:
         if sys.stderr.isatty() and not quiet:
@@ -75,24 +74,7 @@ def merge_gate(
             on_stage=on_stage,
         )
     )
-    if output_dir is not None:
-        written = write_reports(verdict, output_dir, DEFAULT_FILE_FORMATS)
-        if not quiet:
-            for kind, path in written.items():
-                click.echo(f"cdgate: wrote {kind} report to {path}", err=True)
-    if output is not None:
-        write_report(verdict, fmt, output)
-    elif not quiet:
-        if fmt == "table":
-            from scanner.report.console import print_verdict
-
-            print_verdict(verdict)
-        else:
-            click.echo(render(verdict, fmt), nl=False)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(render(verdict, "markdown"))
+    deliver(verdict, fmt, output, output_dir, quiet=quiet)
     new = sum(1 for f in verdict.findings if f.properties.get("cdgate/baselineState") == "new")
     click.echo(
         f"cdgate: merge gate {verdict.status.upper()}: {len(verdict.failing())} blocking finding(s); "

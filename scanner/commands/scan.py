@@ -54,21 +54,10 @@ def scan_request(trivy_cache_dir: Path | None, profile_path: Path | None, root: 
 
 def emit(verdict: Any, fmt: str, output: Path | None, output_dir: Path | None = None) -> NoReturn:
     """Print or write the report (and every format into `output_dir`), say the verdict on stderr, exit with its code."""
-    from scanner.report import DEFAULT_FILE_FORMATS, render, write_report, write_reports
+    from scanner.commands._output import deliver
     from scanner.report._common import verdict_line
 
-    if output_dir is not None:
-        for kind, path in write_reports(verdict, output_dir, DEFAULT_FILE_FORMATS).items():
-            click.echo(f"cdgate: wrote {kind} report to {path}", err=True)
-
-    if output is not None:
-        write_report(verdict, fmt, output)
-    elif fmt == "table":
-        from scanner.report.console import print_verdict
-
-        print_verdict(verdict)
-    else:
-        click.echo(render(verdict, fmt), nl=False)
+    deliver(verdict, fmt, output, output_dir)
     if output is not None or fmt != "table":
         click.echo(f"cdgate: {verdict_line(verdict)}", err=True)
     sys.exit(verdict.exit_code)

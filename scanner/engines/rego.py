@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from scanner.engines.base import EvaluationRequest, Level, RawResult, SourceLocation
+from scanner.paths import shown_path
 from scanner.errors import PolicyError
 from scanner.engines.per_thread import PerThread, reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
@@ -55,22 +56,13 @@ class RegoPackage:
     combine: bool = False  # conftest --combine: input is [{"path", "contents"}] of every document
 
 
-def _display(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            pass
-    return path.as_posix()
-
-
 def load_sources(
     paths: Sequence[str | Path], data_paths: Sequence[str | Path] = (), root: Path | None = None
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Policy texts (tests left out) by display path, and the merged data."""
     found = discover(paths)
     policies = {
-        _display(path, root): read_policy(path)
+        shown_path(path, root): read_policy(path)
         for path in found.policies
         if not path.name.endswith(TEST_FILE_SUFFIX)
     }
@@ -452,7 +444,7 @@ def _require_rules(
         files = set(load_sources([path], (), root)[0])
         if any(pkg.files & files for pkg in evaluated):
             continue
-        shown = _display(Path(path), root)
+        shown = shown_path(Path(path), root)
         reason = (
             "it holds no .rego policy"
             if not files

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scanner.catalog import Catalog
+from scanner.paths import shown_path
 from scanner.errors import ConfigError
 from scanner.engines.base import Level, RawResult, SourceLocation
 from scanner.findings import AppliedWaiver, Finding, Outcome
@@ -184,7 +185,7 @@ def _waiver_findings(
             rule_id=rule_id,
             json_path=f"waivers[{index}]",
             location=SourceLocation(
-                path=_shown(waiver.source, root) if waiver.source else path, start_line=waiver.line, end_line=waiver.line
+                path=shown_path(waiver.source, root) if waiver.source else path, start_line=waiver.line, end_line=waiver.line
             ),
             properties={"waiver_used": index in used},
         )
@@ -200,11 +201,6 @@ def _applies_to(waiver: Waiver, environment: str | None) -> bool:
 def _profile_path(profile: Profile, root: Path) -> str:
     if profile.path is None:
         return "gate.yaml"
-    return _shown(profile.path, root)
+    return shown_path(profile.path, root)
 
 
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()

@@ -59,16 +59,17 @@ class StagedChart:
             self._temp = None
 
 
-def list_dependencies(chart_dir: Path) -> list[Dependency]:
+def list_dependencies(chart_dir: Path, shown_chart: str) -> list[Dependency]:
     """Helm's view of the chart's dependencies (empty when it declares none).
 
-    A Chart.yaml Helm cannot read gives none here: loading the chart reports it.
+    Read in the Helm worker process, like every render. A Chart.yaml Helm
+    cannot read gives none here: loading the chart reports it.
     """
-    import helm_python
+    from scanner.inputs.helm_sandbox import HelmRenderFailed, dependencies_in_worker
 
     try:
-        entries: list[dict[str, Any]] = helm_python.dependency_list(str(chart_dir)) or []
-    except helm_python.HelmError:
+        entries = dependencies_in_worker(chart_dir, shown_chart)
+    except HelmRenderFailed:
         return []
     return [
         Dependency(
@@ -87,7 +88,7 @@ def stage_chart(chart_dir: Path, root: Path, show: Callable[[Path], str]) -> Sta
     `root` is the real scanned root: a `file://` path that leaves it is not
     read (a pull request controls Chart.yaml).
     """
-    missing = [d for d in list_dependencies(chart_dir) if d.status == "missing"]
+    missing = [d for d in list_dependencies(chart_dir, show(chart_dir)) if d.status == "missing"]
     if not missing:
         return StagedChart(chart_dir)
     unvendored = [d for d in missing if not d.is_file]

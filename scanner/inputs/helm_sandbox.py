@@ -59,6 +59,12 @@ def render_in_worker(request: RenderRequest, shown_chart: str) -> dict[str, str]
         return _worker().render(request, shown_chart)
 
 
+def dependencies_in_worker(chart_dir: Path, shown_chart: str) -> list[dict[str, Any]]:
+    """Helm's dependency list of a chart, read in the worker (Helm's Go never runs in cdgate's process)."""
+    with _LOCK:
+        return _worker().dependencies(chart_dir, shown_chart)
+
+
 class _Worker:
     def __init__(self) -> None:
         self.stderr: IO[bytes] = tempfile.TemporaryFile()
@@ -102,6 +108,29 @@ class _Worker:
             raise HelmRenderFailed(str(answer["error"]))
         rendered = answer.get("rendered")
         return {str(k): str(v) for k, v in rendered.items()} if isinstance(rendered, dict) else {}
+
+    def dependencies(self, chart_dir: Path, shown_chart: str) -> list[dict[str, Any]]:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps({"op": "dependencies", "chart_dir": str(chart_dir)}).encode() + b"\n")
+            self.process.stdin.flush()
+            answer = self._answer(time.monotonic() + RENDER_DEADLINE_S)
+        except (_Stopped, OSError) as exc:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            reason = exc.reason if isinstance(exc, _Stopped) else self._exit_reason()
+            self.stop()
+            raise InputProblemError(
+                f"Helm could not read the dependencies of chart {shown_chart}: {reason}; the chart was not checked",
+                path=f"{shown_chart}/Chart.yaml",
+                kind="render",
+                hint="check Chart.yaml's dependencies: list",
+            ) from None
+        if "error" in answer:
+            raise HelmRenderFailed(str(answer["error"]))
+        listed = answer.get("dependencies")
+        return [d for d in listed if isinstance(d, dict)] if isinstance(listed, list) else []
 
     def _answer(self, deadline: float) -> dict[str, Any]:
         assert self.process.stdout is not None

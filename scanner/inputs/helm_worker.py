@@ -33,13 +33,24 @@ def render(request: dict[str, Any]) -> dict[str, Any]:
     return {"rendered": rendered}
 
 
+def dependencies(request: dict[str, Any]) -> dict[str, Any]:
+    """Helm's view of a chart's dependencies: `{"dependencies": [{name, version, repository, status}]}`."""
+    import helm_python
+
+    try:
+        return {"dependencies": helm_python.dependency_list(request["chart_dir"]) or []}
+    except helm_python.HelmError as exc:
+        return {"error": str(exc)}
+
+
 def main() -> None:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints from Go or Python must not corrupt the answers
     for line in sys.stdin:
         if not line.strip():
             continue
-        answer = render(json.loads(line))
+        request = json.loads(line)
+        answer = dependencies(request) if request.get("op") == "dependencies" else render(request)
         protocol.write(json.dumps(answer) + "\n")
         protocol.flush()
 

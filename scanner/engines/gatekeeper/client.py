@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scanner.engines.gatekeeper.constraint import Constraint, is_constraint, parse_constraint
+from scanner.paths import shown_path
 from scanner.engines.gatekeeper.files import read_documents, yaml_files
 from scanner.engines.gatekeeper.match import NamespaceUnknown
 from scanner.engines.gatekeeper.native import CEL_ENGINE, REGO_ENGINE, NativeValidation, choose_engine, compile_native
@@ -313,14 +314,7 @@ def load_policies(
     """Templates and constraints from files and directories, compiled; PolicyError for anything broken."""
     found = PolicyDocuments()
     for path in yaml_files(list(paths)):
-        collect(read_documents(path, _shown(path, root)), found)
+        collect(read_documents(path, shown_path(path, root)), found)
     return compile_policies(found, external_data, k8s_native_validation)
 
 
-def _shown(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            pass
-    return path.as_posix()
