@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n 2
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[scanners,opa,test]'
+	$(BIN)/python -m pip install --quiet -e '.[scanners,test]'
 	# test-only: real OPA (Go) for the remote-OPA tests; it declares Python >=3.12 but runs on 3.11
 	$(BIN)/python -m pip install --quiet --ignore-requires-python opa-golib-python-bindings==0.4.4
 	touch $(STAMP)

@@ -184,6 +184,10 @@ class Profile:
             rego=replace(self.rego, params=deep_merge(self.rego.params, override.rego_params)),
         )
 
+    def with_fail_on(self, fail_on: Severity) -> Profile:
+        """This profile failing at `fail_on` in every environment (`--fail-on` beats `environments.<env>.fail_on`)."""
+        return replace(self, fail_on=fail_on, environments={k: replace(v, fail_on=None) for k, v in self.environments.items()})
+
     def policy_paths(self) -> tuple[Path, ...]:
         """Every team policy, data and params path the profile names, for every engine.
 

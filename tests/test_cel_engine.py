@@ -132,3 +132,30 @@ def test_authorizer_loads_and_fails_offline_with_a_clear_error() -> None:
         "authorizer.group('apps').resource('deployments').namespace('x').check('create').allowed()"}]})
     outcome = run_checks(checks, {"object": POD})
     assert outcome.status == ERROR and "authorizer" in (outcome.error or "") and "offline" in (outcome.error or "")
+
+
+def test_validating_policy_error_under_failure_policy_ignore_is_a_gate_error() -> None:
+    from scanner.engines.base import Level
+    from scanner.engines.cel.engine import CelEngine
+    from scanner.engines.kyverno.validating_policy import CelRequest, build_validating_policy, check_validating_policy
+    from scanner.inputs.yamlpos import load_yaml_documents
+
+    doc = {"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy", "metadata": {"name": "lenient"},
+           "spec": {"failurePolicy": "Ignore",
+                    "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                            "operations": ["CREATE"], "resources": ["pods"]}]},
+                    "validations": [{"expression": "object.spec.noSuchField > 1"}]}}
+    policy = build_validating_policy(doc, "vpol.yaml")
+    outcome = check_validating_policy(policy, CelRequest(POD))
+    assert outcome is not None and outcome.status == SKIP and outcome.error_ignored  # what `kyverno test` scores
+    document = load_yaml_documents("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", "pod.yaml")[0]
+    raw = CelEngine._validating_results(policy, outcome, document)
+    assert [r.level for r in raw] == [Level.ERROR]
+    assert "lenient" in raw[0].message and "noSuchField" in raw[0].message
+
+
+def test_catastrophic_find_pattern_is_an_error_not_a_hang() -> None:
+    checks = compile_checks({"validations": [{"expression": "object.metadata.name.find('(a|aa)+$') == ''"}]}, "policy", path="p.yaml")
+    outcome = run_checks(checks, {"object": {"metadata": {"name": "a" * 40 + "!"}}})
+    assert outcome.status == ERROR
+    assert "ran longer than" in (outcome.error or "")

@@ -226,3 +226,40 @@ def test_validating_policy_http_reads_mocked_responses_from_cel_data(tmp_path: P
     (root / "gate.yaml").write_text("version: 1\nrego: {bundled: false}\ncel: {policies: [policies]}\n")
     code, findings, _ = _check(root)
     assert code == 2 and any("no response for GET" in f["message"] for f in findings if f["outcome"] == "error")
+
+
+def test_cel_policies_without_any_cel_policy_is_exit_2(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    (root / "policies" / "replicas.yaml").write_text(PARAMS)  # a ConfigMap, not a CEL policy
+    code, findings, stderr = _check(root)
+    assert code == 2, stderr
+    assert "cel.policies" in stderr and "no ValidatingAdmissionPolicy" in stderr
+    assert not [f for f in findings if f.get("outcome") == "pass"]
+
+
+IGNORING_POLICY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: ignores-errors
+spec:
+  failurePolicy: Ignore
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["apps"]
+        apiVersions: ["v1"]
+        operations: ["CREATE"]
+        resources: ["deployments"]
+  validations:
+    - expression: "object.spec.noSuchField > 1"
+"""
+
+
+def test_failure_policy_ignore_error_is_still_exit_2(tmp_path: Path) -> None:
+    root = _repo(tmp_path, params=None)
+    (root / "policies" / "replicas.yaml").write_text(IGNORING_POLICY)
+    code, findings, stderr = _check(root)
+    errors = [f for f in findings if f["engine"] == "cel" and f["outcome"] == "error"]
+    assert code == 2, stderr
+    assert len(errors) == 1 and "ignores-errors" in errors[0]["message"]
+    assert "failurePolicy Ignore" in errors[0]["message"] and "noSuchField" in errors[0]["message"]

@@ -52,7 +52,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def findings(result) -> list[dict]:
-    assert result.returncode in (0, 1, 2), result.stderr
+    """The JSON report's findings of a run that evaluated everything (exit 2 would mean an ERROR finding)."""
+    assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)["findings"]
 
 
@@ -120,6 +121,9 @@ def test_ad_hoc_policy_namespace_and_data_like_conftest(tmp_path, cdgate):
     assert [f["message"] for f in json.loads(from_folder.stdout)["findings"] if f["rule_id"] == "rego:main"] == [
         "ConfigMap settings needs the team label"
     ]
+    (tmp_path / "empty").mkdir()
+    no_data = cdgate(*args[:-1], str(tmp_path / "empty"))  # a --data folder with nothing to read is exit 2, not a pass
+    assert no_data.returncode == 2 and "--data folder holds no data file" in no_data.stderr, no_data.stderr
     only_team = cdgate(*args, "--namespace", "team")
     assert {(f["rule_id"], f["message"]) for f in json.loads(only_team.stdout)["findings"]} == {
         ("rego:team.modes", "mode fast is not allowed")
@@ -133,3 +137,14 @@ def test_rules_list_accepts_a_severity_list(cdgate):
     assert severities == {"high", "critical"}
     bad = cdgate("rules", "list", "--severity", "hgh")
     assert bad.returncode == 2 and bad.stderr.count("use a comma list") == 1
+
+
+def test_fail_on_option_beats_the_environment_threshold(tmp_path, cdgate):
+    write(tmp_path / "pod.yaml", PRIVILEGED)
+    write(tmp_path / "gate.yaml", "fail_on: critical\nenvironments:\n  prod:\n    fail_on: low\n")
+    args = ("check", str(tmp_path), "--env", "prod", "-f", "json", "--skip-rule", "CDG-K8S-001")
+    by_environment = cdgate(*args)
+    assert by_environment.returncode == 1, by_environment.stderr  # prod fails on low; high and medium findings remain
+    overridden = cdgate(*args, "--fail-on", "critical")
+    assert overridden.returncode == 0, overridden.stderr  # nothing critical is left once CDG-K8S-001 is skipped
+    assert json.loads(overridden.stdout)["findings"]

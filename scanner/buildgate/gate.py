@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.buildgate.scans import ImageSource, ScanRequest, scan_iac, scan_secrets, verdict_for
-from scanner.buildgate.vulnerabilities import VulnerabilitySettings, drop_unfixed
+from scanner.buildgate.scans import ImageSource, ScanRequest, scan_iac, scan_secrets, verdict_for, vulnerability_run
 from scanner.engines import trivy
 from scanner.findings import Verdict
 from scanner.gates.base import GateRun
@@ -58,10 +57,7 @@ def _image_scans(layout: Path, request: BuildGateRequest) -> tuple[GateRun, Gate
     report: dict[str, Any] | None = None
     try:
         report = trivy.scan_report(target, ["vuln"], request.scan.trivy)
-        raw = trivy.results_from_report(report)
-        if VulnerabilitySettings.from_profile(request.scan.profile).ignore_unfixed:
-            raw, _dropped = drop_unfixed(raw)
-        vulnerabilities = GateRun(raw=raw, checked=1)
+        vulnerabilities = vulnerability_run(report, target, request.scan.profile)
     except trivy.TrivyFailure as failure:
         vulnerabilities = GateRun(raw=[trivy.error_result(target, failure)])
     sbom: dict[str, Any] | None = None

@@ -26,11 +26,13 @@ MAX_IMAGE_BYTES = 4 * 1024 * 1024 * 1024
 
 
 def _platform_manifest(repository: Repository, index: Manifest) -> Manifest:
-    entries: list[dict[str, Any]] = index.json.get("manifests") or []
-    for entry in entries:
-        platform = entry.get("platform") or {}
-        if all(platform.get(key) == value for key, value in PLATFORM.items()):
-            return repository.get_manifest(str(entry["digest"]))
+    entries: Any = index.json.get("manifests") or []
+    for entry in entries if isinstance(entries, list) else []:
+        platform = entry.get("platform") if isinstance(entry, dict) else None
+        if isinstance(platform, dict) and all(platform.get(key) == value for key, value in PLATFORM.items()):
+            if not isinstance(entry.get("digest"), str):
+                raise RegistryError(f"image index {index.digest}: the linux/amd64 entry has no digest")
+            return repository.get_manifest(entry["digest"])
     raise RegistryError(f"image index {index.digest} has no linux/amd64 image")
 
 
@@ -41,10 +43,12 @@ def copy_to_layout(repository: Repository, digest: str, directory: Path) -> str:
         manifest = _platform_manifest(repository, manifest)
     body = manifest.json
     layout = LayoutRepository(directory, create=True)
-    descriptors = [body.get("config") or {}, *(body.get("layers") or [])]
+    layers = body.get("layers") or []
+    if not isinstance(layers, list):
+        raise RegistryError(f"manifest {manifest.digest}: `layers` is not a list")
     copied = 0
-    for descriptor in descriptors:
-        blob_digest = descriptor.get("digest")
+    for descriptor in [body.get("config") or {}, *layers]:
+        blob_digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
         if not isinstance(blob_digest, str):
             raise RegistryError(f"manifest {manifest.digest} has a descriptor without a digest: {json.dumps(descriptor)[:200]}")
         blob = repository.get_blob(blob_digest, max_bytes=MAX_LAYER_BYTES)

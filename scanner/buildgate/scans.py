@@ -14,7 +14,7 @@ import gc
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from scanner.buildgate.vulnerabilities import VulnerabilitySettings, drop_unfixed, with_trivyignore
 from scanner.catalog import Catalog, load_catalog
@@ -23,7 +23,7 @@ from scanner.engines.trivy import TrivyOptions, TrivyTarget
 from scanner.findings import GateResult, Verdict
 from scanner.inputs.document import Document
 from scanner.gates.base import GateContext, GateRun
-from scanner.gates.equivalents import merge_equivalents
+from scanner.gates.equivalents import load_controls, merge_equivalents
 from scanner.gates.pipeline import fold_verdict
 from scanner.gates.results import finding_from_raw
 from scanner.profile import Profile
@@ -92,11 +92,30 @@ def scan_vulnerabilities(image: ImageSource, request: ScanRequest) -> GateRun:
     """Trivy's vulnerability scan of an image (OS packages and language packages)."""
     from scanner.engines import trivy
 
-    settings = VulnerabilitySettings.from_profile(request.profile)
-    raw = trivy.scan(image.trivy_target(), ["vuln"], request.trivy, request.root)
-    if settings.ignore_unfixed:
-        raw, _dropped = drop_unfixed(raw)
-    return GateRun(raw=raw, checked=1)
+    target = image.trivy_target()
+    try:
+        report = trivy.scan_report(target, ["vuln"], request.trivy)
+    except trivy.TrivyFailure as failure:
+        return GateRun(raw=[trivy.error_result(target, failure)])
+    return vulnerability_run(report, target, request.profile)
+
+
+def vulnerability_run(report: dict[str, Any], target: TrivyTarget, profile: Profile) -> GateRun:
+    """Trivy's vulnerability report of an image as a run; an image with no OS and no package is an error.
+
+    Trivy reports such an image (scratch, an unsupported OS, a broken layer)
+    with no results at all, which would otherwise read as "no vulnerability".
+    """
+    from scanner.engines import trivy
+
+    scanned = report.get("Results") or []
+    if not scanned and not (report.get("Metadata") or {}).get("OS"):
+        hint = "Trivy recognised no OS and no language package in it; scan an image of a supported OS or with package metadata"
+        return GateRun(raw=[nothing_checked("the vulnerability scan", target.target, hint)])
+    raw = trivy.results_from_report(report)
+    if VulnerabilitySettings.from_profile(profile).ignore_unfixed:
+        raw = drop_unfixed(raw)
+    return GateRun(raw=raw, checked=max(1, len(scanned)))
 
 
 def scan_filesystem(directory: Path, scanners: Sequence[str], request: ScanRequest) -> GateRun:
@@ -108,11 +127,11 @@ def scan_filesystem(directory: Path, scanners: Sequence[str], request: ScanReque
         return GateRun(raw=[problem])
     raw = trivy.scan(TrivyTarget("fs", str(directory)), scanners, request.trivy, request.root)
     if "vuln" in scanners and VulnerabilitySettings.from_profile(request.profile).ignore_unfixed:
-        raw, _dropped = drop_unfixed(raw)
+        raw = drop_unfixed(raw)
     return GateRun(raw=raw, checked=sum(1 for p in directory.rglob("*") if p.is_file()))
 
 
-def scan_secrets(directory: Path, request: ScanRequest, *, use_checkov: bool = True) -> GateRun:
+def scan_secrets(directory: Path, request: ScanRequest) -> GateRun:
     """Trivy's secret scanner over every file of a directory, and Checkov's over its config files.
 
     Checkov's secrets runner reads only configuration files (YAML, JSON,
@@ -120,7 +139,7 @@ def scan_secrets(directory: Path, request: ScanRequest, *, use_checkov: bool = T
     merged (`rules/scanners/equivalent-controls.yaml`).
     """
     run = scan_filesystem(directory, ["secret"], request)
-    if use_checkov and not run.skipped and not any(r.level is Level.ERROR and r.engine == "cdgate" for r in run.raw):
+    if not run.skipped and not any(r.level is Level.ERROR and r.engine == "cdgate" for r in run.raw):
         from scanner.engines import checkov
 
         found = checkov.scan_directory(directory, request.root, ("secrets",))
@@ -128,7 +147,7 @@ def scan_secrets(directory: Path, request: ScanRequest, *, use_checkov: bool = T
     return run
 
 
-def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True) -> GateRun:
+def scan_iac(directory: Path, request: ScanRequest) -> GateRun:
     """Trivy `config`, Checkov and cdgate's own policies over a directory's IaC.
 
     cdgate loads the Kubernetes manifests and renders the Helm charts under
@@ -171,13 +190,12 @@ def scan_iac(directory: Path, request: ScanRequest, *, use_checkov: bool = True)
         checked += len(report.get("Results") or [])
     except trivy.TrivyFailure as failure:
         raw.append(trivy.error_result(target, failure))
-    if use_checkov:
-        from scanner.engines import checkov
+    from scanner.engines import checkov
 
-        files = checkov.scan_directory(directory, request.root, ("kubernetes", "dockerfile", "github_actions"))
-        rendered = checkov.scan_documents([d for d in loaded.documents if d.origin == "helm"])
-        raw += files.results + rendered.results
-        checked += files.resources + rendered.resources
+    files = checkov.scan_directory(directory, request.root, ("kubernetes", "dockerfile", "github_actions"))
+    rendered = checkov.scan_documents([d for d in loaded.documents if d.origin == "helm"])
+    raw += files.results + rendered.results
+    checked += files.resources + rendered.resources
     if checked == 0 and not any(r.level is Level.ERROR for r in raw):
         raw.append(
             nothing_checked(
@@ -214,10 +232,11 @@ def verdict_for(runs: Sequence[tuple[str, GateRun]], request: ScanRequest, targe
     context = GateContext(
         documents=(), profile=profile, catalog=catalog, root=request.root, today=request.today, targets=tuple(targets)
     )
+    controls = load_controls()  # read once, not once per scan
     results = [
         GateResult(
             name,
-            merge_equivalents([finding_from_raw(r, catalog, name, profile.environment) for r in run.raw]),
+            merge_equivalents([finding_from_raw(r, catalog, name, profile.environment) for r in run.raw], controls),
             documents=run.checked,
             skipped=run.skipped,
         )

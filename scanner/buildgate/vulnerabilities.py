@@ -25,7 +25,6 @@ _SECTIONS = {"vulnerabilities": "{id}", "misconfigurations": "{id}", "secrets": 
 
 @dataclass(frozen=True)
 class VulnerabilitySettings:
-    enabled: bool = True
     ignore_unfixed: bool = False
     trivyignore: Path | None = None
 
@@ -34,16 +33,14 @@ class VulnerabilitySettings:
         section = profile.gates.get(GATE) or {}
         ignore_file = section.get("trivyignore")
         return cls(
-            enabled=bool(section.get("enabled", True)),
             ignore_unfixed=bool(section.get("ignore_unfixed", False)),
             trivyignore=(profile.base_dir / ignore_file) if ignore_file else None,
         )
 
 
-def drop_unfixed(results: Sequence[RawResult]) -> tuple[list[RawResult], int]:
-    """Results without the vulnerabilities that have no fixed version; and how many were dropped."""
-    kept = [r for r in results if not (r.properties.get("scanner") == "vuln" and not r.properties.get("fixed_version"))]
-    return kept, len(results) - len(kept)
+def drop_unfixed(results: Sequence[RawResult]) -> list[RawResult]:
+    """Results without the vulnerabilities that have no fixed version."""
+    return [r for r in results if not (r.properties.get("scanner") == "vuln" and not r.properties.get("fixed_version"))]
 
 
 def trivyignore_waivers(path: Path) -> list[Waiver]:
@@ -72,6 +69,9 @@ def trivyignore_waivers(path: Path) -> list[Waiver]:
     waivers: list[Waiver] = []
     for section, rule_format in _SECTIONS.items():
         entries = data.get(section) or []
+        if not isinstance(entries, list):
+            line = data.lc.key(section)[0] + 1 if hasattr(data, "lc") else None
+            raise ConfigError(f"{section} must be a list of entries (- id: ...)", path=str(path), line=line)
         for index, entry in enumerate(entries):
             line = entries.lc.item(index)[0] + 1 if hasattr(entries, "lc") else None
             if not isinstance(entry, dict) or not entry.get("id"):

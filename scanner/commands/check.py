@@ -124,8 +124,7 @@ def check(
     profile_file = profile_path or find_profile(list(paths))
     profile = load_profile(profile_file)
     if fail_on:
-        profile = replace(profile, fail_on=Severity.parse(fail_on))
-        profile = replace(profile, environments={k: replace(v, fail_on=None) for k, v in profile.environments.items()})
+        profile = profile.with_fail_on(Severity.parse(fail_on))
     if policies or namespaces or data_paths:
         rego = profile.rego
         profile = replace(
@@ -179,11 +178,17 @@ def _data_files(paths: tuple[Path, ...]) -> tuple[Path, ...]:
     """`--data` files as given, and the data files (JSON/YAML) under `--data` folders, as conftest reads them."""
     from scanner.engines.rego_sources import DATA_SUFFIXES
 
+    from scanner.errors import ConfigError
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p.resolve() for p in path.rglob("*") if p.is_file() and p.suffix in DATA_SUFFIXES
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            found = sorted(p.resolve() for p in path.rglob("*") if p.is_file() and p.suffix in DATA_SUFFIXES
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:  # policies would run without the data they were given for
+                raise ConfigError(f"--data folder holds no data file ({', '.join(DATA_SUFFIXES)})", path=str(path),
+                                  hint="point --data at the JSON/YAML data files or the folder that holds them")
+            files += found
         else:
             files.append(path.resolve())
     return tuple(files)

@@ -14,6 +14,7 @@ back to the template line the resource came from.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import tempfile
@@ -47,8 +48,9 @@ class CheckovScan:
     resources: int
 
 
+@functools.cache
 def severity_table(path: Path = SEVERITY_TABLE) -> tuple[dict[str, str], str]:
-    """(`CKV id` -> severity, default severity) from the mapping file in `rules/`."""
+    """(`CKV id` -> severity, default severity) from the mapping file in `rules/`, read once per process."""
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -190,7 +192,9 @@ def scan_documents(documents: Sequence[Document]) -> CheckovScan:
         for report in reports:
             for record in report.failed_checks:
                 document = files.get(str(record.file_abs_path)) or files.get(str(record.file_path))
-                if document is None:
+                if document is None:  # never drop a failed check: say it could not be placed
+                    where = resources[0].path
+                    results.append(_error("kubernetes", where, LookupError(f"{record.check_id} failed on {record.file_path}, a file cdgate did not write")))
                     continue
                 result = _record_result(record, "kubernetes", document.path, severities)
                 result.document = document

@@ -63,16 +63,17 @@ class OpaServerPolicySet:
         results: list[RawResult] = []
         checked_any_package = False
         repo_mode_seen = False
+        sent = 0
         for docs in by_scope.values():
-            for index, doc in enumerate(docs):
+            for doc in docs:
                 try:
                     found, repo = self._evaluate_document(doc)
                 except OpaServerError as exc:
-                    left = len(docs) - index - 1
-                    results.append(self._error(exc, doc, left))
-                    request.advance(len(docs) - index)
+                    results.append(self._error(exc, doc, len(resources) - sent - 1))
+                    request.advance(len(resources) - sent)
                     return results
-                checked_any_package = checked_any_package or found is not None
+                sent += 1
+                checked_any_package = checked_any_package or found is not None or repo
                 repo_mode_seen = repo_mode_seen or repo
                 results.extend(found or [])
                 request.advance(1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence, cast
 
 from scanner.engines.base import PolicyEngine
+from scanner.errors import PolicyError
 from scanner.profile import Profile
 
 EngineFactory = Callable[[Profile, Path], "PolicyEngine | None"]
@@ -50,8 +51,9 @@ def engine_factory(name: str) -> EngineFactory:
 def compile_engines(profile: Profile, root: Path, names: Sequence[str] | None = None) -> list[PolicyEngine]:
     """Every engine the profile configures, compiled once, in registry order.
 
-    Raises `PolicyError`/`ConfigError` for a policy that cannot be compiled:
-    a broken policy stops the run before any input is read.
+    Raises `PolicyError`/`ConfigError` for a policy that cannot be compiled,
+    and for an engine the profile configures that collected no rule: a broken
+    or empty policy set stops the run (exit 2) before any input is read.
     """
     engines: list[PolicyEngine] = []
     for name in names if names is not None else ENGINE_FACTORIES:
@@ -59,6 +61,13 @@ def compile_engines(profile: Profile, root: Path, names: Sequence[str] | None = 
         if configured is not None and not configured(profile):
             continue
         engine = engine_factory(name)(profile, root)
-        if engine is not None:
-            engines.append(engine)
+        if engine is None:
+            continue
+        if engine.policy_count == 0:
+            raise PolicyError(
+                f"the {name} policies in gate.yaml hold no rule to evaluate: nothing would be checked",
+                path=str(profile.path) if profile.path else None,
+                hint=f"point the {name} section of gate.yaml at files that define rules, or remove it",
+            )
+        engines.append(engine)
     return engines

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from scanner.engines.base import EvaluationRequest, Level, RawResult, SourceLocation
 from scanner.paths import shown_path
@@ -29,7 +29,7 @@ from scanner.engines.per_thread import PerThread, reraise_interrupts
 from scanner.engines.rego_errors import parse_regorus_error
 from scanner.engines.rego_portability import RULE_ID as PORTABILITY_RULE
 from scanner.engines.rego_portability import PortabilityNote, portability_notes
-from scanner.engines.rego_rules import EXCEPTION_RULE, PackageRules, collect_rules, exception_name, is_warning
+from scanner.engines.rego_rules import EXCEPTION_RULE, PackageRules, exception_name, is_warning, rules_of_engine
 from scanner.engines.rego_sources import add_policy, discover, load_data_files, read_policy
 from scanner.inputs.document import Document
 from scanner.merging import deep_merge
@@ -61,13 +61,19 @@ def load_sources(
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Policy texts (tests left out) by display path, and the merged data."""
     found = discover(paths)
-    policies = {
-        shown_path(path, root): read_policy(path)
-        for path in found.policies
-        if not path.name.endswith(TEST_FILE_SUFFIX)
-    }
+    policies = {shown_path(path, root): read_policy(path) for path in _policy_files(found.policies)}
     data_files = discover(data_paths, require_policies=False).data if data_paths else ()  # as conftest's -d
     return policies, load_data_files([*found.data, *data_files])
+
+
+def _policy_files(paths: Sequence[Path]) -> list[Path]:
+    """The policies among discovered files: `_test.rego` files are for `cdgate rego test`, not the gate."""
+    return [path for path in paths if not path.name.endswith(TEST_FILE_SUFFIX)]
+
+
+def _shown_policy_files(paths: Sequence[str | Path], root: Path | None) -> set[str]:
+    """The display paths `load_sources(paths)` keys its policies by, without reading them again."""
+    return {shown_path(path, root) for path in _policy_files(discover(paths).policies)}
 
 
 def new_engine(policies: dict[str, str], data: dict[str, Any]) -> Any:
@@ -170,12 +176,14 @@ class RegoPolicySet:
         policies, data = load_sources(paths, data_paths, root)
         if params:
             data = deep_merge(data, {"cdgate_params": params})
-        new_engine(policies, {})  # syntax errors as PolicyError naming file and line, before reading rules
-        combine_files = frozenset(load_sources(combine, (), root)[0]) if combine else frozenset()
-        collected = collect_rules(policies)
+        # syntax errors as PolicyError naming file and line; the rules are read from this same parse
+        collected = rules_of_engine(new_engine(policies, {}))
+        combine_files = frozenset(_shown_policy_files(combine, root)) if combine else frozenset()
         packages = _find_packages(collected, namespaces, combine_files)
+        team = [p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR]
+        team_files = {path: _shown_policy_files([path], root) for path in team}
         # a team's path that collects nothing checks nothing; the bundled set may be narrowed away by --namespace
-        _require_rules([p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR], collected, namespaces, root)
+        _require_rules(team_files, collected, namespaces, root)
         if not packages:
             raise PolicyError(
                 f"no Rego rule to evaluate: no package under {', '.join(namespaces)} defines deny, violation or warn",
@@ -186,9 +194,8 @@ class RegoPolicySet:
         policies["<cdgate collector: documents>"] = _collector_source(doc_pkgs)
         policies["<cdgate collector: repo>"] = _collector_source(repo_pkgs, f"{COLLECTOR_PACKAGE}_repo")
         policy_set = cls(policies, doc_pkgs, repo_pkgs, data, environment)
-        team = [p for p in paths if Path(p).resolve() != BUNDLED_REGO_DIR]
-        for shown, text in load_sources(team, (), root)[0].items() if team else ():
-            policy_set.portability.extend(portability_notes(shown, text))
+        for shown in sorted(set().union(*team_files.values())):
+            policy_set.portability.extend(portability_notes(shown, policies[shown]))
         from scanner.engines.rego_builtins import refuse_forbidden_calls
 
         # parse now, on this thread: errors (and network/runtime builtins) surface at compile time
@@ -436,12 +443,12 @@ def _excepted(result: RawResult, rule: str) -> RawResult:
 
 
 def _require_rules(
-    paths: Sequence[str | Path], collected: Sequence[PackageRules], namespaces: Sequence[str], root: Path | None
+    files_by_path: Mapping[str | Path, set[str]], collected: Sequence[PackageRules], namespaces: Sequence[str],
+    root: Path | None,
 ) -> None:
     """Every configured policy path must contribute a result rule: a set that collects nothing checks nothing."""
     evaluated = [p for p in collected if p.rules and _namespace_selected(p.name, namespaces)]
-    for path in paths:
-        files = set(load_sources([path], (), root)[0])
+    for path, files in files_by_path.items():
         if any(pkg.files & files for pkg in evaluated):
             continue
         shown = shown_path(Path(path), root)

@@ -101,13 +101,8 @@ class Worker:
 def start_worker(work: Callable[[Channel], None], budget: Budget = Budget()) -> Worker:
     """Fork a worker running `work` (call from the thread whose engines it should inherit)."""
     read_fd, write_fd = os.pipe()
-    previous = sys.unraisablehook
-    sys.unraisablehook = _quiet_foreign_engine_drops
-    try:
-        pid = os.fork()
-    finally:
-        if pid != 0:
-            sys.unraisablehook = previous
+    _install_quiet_hook()
+    pid = os.fork()
     if pid == 0:  # the worker: never returns
         os.close(read_fd)
         _worker(work, write_fd, budget.memory_bytes)
@@ -127,17 +122,27 @@ def supervise(worker: Worker, on_results: Callable[[Any], None], budget: Budget 
         _reap(worker.pid)
 
 
-def _quiet_foreign_engine_drops(unraisable: Any) -> None:
-    """In a fresh child, Python frees the other threads' state, regorus engines included.
+def _install_quiet_hook() -> None:
+    """Install, once, an unraisable hook that keeps quiet about regorus engines dropped on a foreign thread.
 
+    In a fresh child Python frees the other threads' state, engines included;
     pyo3 refuses to drop an engine on a thread other than its creator's and
-    reports it as an unraisable error; in the child that is expected (the
-    engine is simply leaked until the child exits), so it is not printed.
-    Anything else goes to the default hook.
+    reports it as an unraisable error. That is expected (the engine is leaked
+    until the process exits), so it is not printed; anything else goes to the
+    hook that was there before. Installed once rather than swapped around each
+    fork, so threads forking at once cannot leave the wrong hook behind.
     """
-    if "unsendable" in str(getattr(unraisable, "exc_value", "")):
+    current = sys.unraisablehook
+    if getattr(current, "_cdgate_quiet", False):
         return
-    sys.__unraisablehook__(unraisable)
+
+    def quiet(unraisable: Any) -> None:
+        if "unsendable" in str(getattr(unraisable, "exc_value", "")):
+            return
+        current(unraisable)
+
+    quiet._cdgate_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = quiet
 
 
 def _worker(work: Callable[[Channel], None], fd: int, memory_bytes: int) -> None:

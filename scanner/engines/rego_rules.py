@@ -55,7 +55,12 @@ def collect_rules(policies: dict[str, str]) -> list[PackageRules]:
     scratch = regorus.Engine()
     for path, text in policies.items():
         scratch.add_policy(path, text)
-    modules: list[dict[str, Any]] = json.loads(scratch.get_ast_as_json())
+    return rules_of_engine(scratch)
+
+
+def rules_of_engine(engine: Any) -> list[PackageRules]:
+    """`collect_rules` for the policies already added to a regorus engine (no second parse)."""
+    modules: list[dict[str, Any]] = json.loads(engine.get_ast_as_json())
     packages: dict[str, PackageRules] = {}
     for module in modules:
         ast = module.get("ast") or {}

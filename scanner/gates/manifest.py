@@ -15,6 +15,7 @@ from typing import Sequence
 from scanner.engines.base import EvaluationRequest, PolicyEngine, RawResult
 from scanner.engines.per_thread import reraise_interrupts
 from scanner.engines.registry import compile_engines
+from scanner.errors import PolicyError
 from scanner.gates.base import GateContext, GateRun, resource_documents
 from scanner.gates.results import engine_failure
 from scanner.gates.generated_secrets import reclassify_generated_secrets
@@ -53,5 +54,13 @@ class ManifestGate:
 
 
 def create(profile: Profile, root: Path) -> ManifestGate:
-    """The gate factory: compile every engine the profile configures."""
-    return ManifestGate(compile_engines(profile, root))
+    """The gate factory: compile every engine the profile configures; none at all is exit 2."""
+    engines = compile_engines(profile, root)
+    if not engines:
+        raise PolicyError(
+            "the manifest gate has no policy to evaluate: rego.bundled is false and no rego, kyverno, "
+            "gatekeeper or cel policies are listed",
+            path=str(profile.path) if profile.path else None,
+            hint="list policies in gate.yaml, set rego.bundled: true, or disable gates.manifest",
+        )
+    return ManifestGate(engines)

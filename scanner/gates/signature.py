@@ -287,9 +287,10 @@ def _condition_data(profile: Profile, config: dict[str, Any] | None) -> dict[str
     """What attestation conditions may read: the policy bundle and profile digests in force."""
     if not any(item.get("condition") for item in (config or {}).get("attestations") or []):
         return None
-    from scanner.policy_bundle import policy_bundle_digest
+    from scanner.policy_bundle import policy_bundle_digest, profile_digest
 
-    return {"cdgate": {"policy_bundle_digest": policy_bundle_digest(profile), "profile_digest": f"sha256:{profile.digest}"}}
+    # the same two digests the build gate records, computed by the same functions
+    return {"cdgate": {"policy_bundle_digest": policy_bundle_digest(profile), "profile_digest": profile_digest(profile)}}
 
 
 def _check_documents(documents: Sequence[Document], settings: SignatureSettings, factory: _ResultFactory, checker: SignatureChecker, result: GateRun) -> None:

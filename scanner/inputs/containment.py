@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from scanner.inputs.limits import DEFAULT_MAX_FILE_BYTES, read_text_capped
 from scanner.inputs.problems import InputProblemError
 
 SCHEMA_FILE = "values.schema.json"
@@ -79,11 +80,23 @@ def check_chart_files(chart_dir: Path, root: Path, show: Callable[[Path], str]) 
 
 
 def check_values_schema(path: Path, shown: str) -> None:
-    """Refuse a values schema whose references could reach a URL or another file."""
+    """Refuse a values schema whose references could reach a URL or another file.
+
+    A schema cdgate cannot read whole (too large, not UTF-8, not JSON, nested
+    too deep) is refused too: Helm's Go parser may still accept it and
+    resolve references nobody checked.
+    """
+    text = read_text_capped(path, shown, DEFAULT_MAX_FILE_BYTES)
     try:
-        schema = json.loads(path.read_bytes()[: 5 * 1024 * 1024 + 1])
-    except (OSError, ValueError, RecursionError):
-        return  # Helm reports a malformed schema itself, as a render error
+        schema = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputProblemError(
+            f"values schema could not be read as JSON ({type(exc).__name__}: {exc}), so its references "
+            "were not checked; the chart was not rendered",
+            path=shown,
+            kind="render",
+            hint="fix the JSON of values.schema.json (Helm would reject it as well)",
+        ) from None
     for key, value in _keywords(schema):
         if key in _REFERENCE_KEYS and isinstance(value, str) and not value.startswith("#"):
             raise _schema_problem(shown, key, value)

@@ -1,4 +1,4 @@
-"""Render a Helm chart in process (helm-python-sdk, Helm v4) into documents.
+"""Render a Helm chart (helm-python-sdk, Helm v4, in the `helm_sandbox` worker process) into documents.
 
 Each rendered document points at the template file it came from (what
 `helm template` prints as `# Source:`), made repo-relative, with its fields
@@ -127,17 +127,19 @@ def _render_staged(request: HelmRender, staged: StagedChart, show: Callable[[Pat
             exc.hint = "fix the template's indentation or quoting (try `helm template` to see the output)"
             result.problems.append(exc.to_problem())
             continue
-        _point_at_template(documents, template_file, max_bytes)
+        on_disk = template_file.name != "Chart.yaml"  # else a packaged subchart: no template to map into
+        template_text = _template_text(template_file, max_bytes) if on_disk else ""
+        _point_at_template(documents, template_text if on_disk else None)
         marked_text = marked_for(marked, template_name)
-        if marked_text is not None and template_file.name != "Chart.yaml":
-            spliced = apply_marked_lines(documents, marked_text, shown, _template_text(template_file, max_bytes))
+        if marked_text is not None and on_disk:
+            spliced = apply_marked_lines(documents, marked_text, shown, template_text)
             for document, paths in zip(documents, spliced):
                 document.values_origin = {path: request.values_sources for path in paths}
         documents = expand_lists(documents)
         if again.get(template_name, text) != text:
             _mask_varying_names(documents, again[template_name], shown)
-        if template_file.name != "Chart.yaml":
-            mask_clock_names(documents, _template_text(template_file, max_bytes).splitlines())
+        if on_disk:
+            mask_clock_names(documents, template_text.splitlines())
         if not request.include_test_hooks:
             documents = _without_test_hooks(documents, chart_shown, result)
         result.documents.extend(documents)
@@ -186,17 +188,14 @@ def _leaf_strings(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
-def _point_at_template(documents: list[Document], template_file: Path, max_bytes: int) -> None:
-    """Replace rendered-output lines with template lines (best effort)."""
-    if template_file.name == "Chart.yaml":  # no template on disk to map into
+def _point_at_template(documents: list[Document], template_text: str | None) -> None:
+    """Replace rendered-output lines with template lines (best effort; None: no template on disk)."""
+    if template_text is None:
         for document in documents:
             document.line_map = {(): 1}
             document.start_line = document.end_line = 1
         return
-    try:
-        template = TemplateLines(read_text_capped(template_file, str(template_file), max_bytes))
-    except InputProblemError:
-        template = TemplateLines("")
+    template = TemplateLines(template_text)
     for ordinal, document in enumerate(documents):
         segment = template.choose_segment(ordinal, len(documents), document.kind)
         if segment is None:

@@ -73,8 +73,8 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env=_worker_environment(),
-            preexec_fn=_limit_memory,
+            env=worker_environment(),
+            preexec_fn=limit_worker_memory,
         )
         self.buffer = bytearray()
 
@@ -253,7 +253,8 @@ def _worker() -> _Worker:
     return _CURRENT[0]
 
 
-def _worker_environment() -> dict[str, str]:
+def worker_environment() -> dict[str, str]:
+    """The runner's environment without its secrets, for a worker that runs untrusted input (Helm, Jsonnet)."""
     import scanner
 
     environment = {k: v for k, v in os.environ.items() if k in _KEPT_ENVIRONMENT}
@@ -262,7 +263,7 @@ def _worker_environment() -> dict[str, str]:
     return environment
 
 
-def _limit_memory() -> None:
+def limit_worker_memory() -> None:
     """Cap the memory the worker writes to (`RLIMIT_DATA`), not its address space.
 
     Go reserves over a gigabyte of address space it never touches (PROT_NONE

@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from scanner.inputs.document import Document, JsonPath
+from scanner.inputs.helm_sandbox import WORKER_MEMORY_BYTES, limit_worker_memory, worker_environment
 from scanner.inputs.limits import read_text_capped
 from scanner.inputs.lists import expand_lists
 from scanner.inputs.problems import InputProblemError, LoadResult
 
-SUFFIX = ".jsonnet"
 JSONNET_TIMEOUT_S = 30.0
-JSONNET_MEMORY_BYTES = 1024 * 1024 * 1024
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 # "RUNTIME ERROR: msg\n\tdir/file.jsonnet:3:5-10\t..." / "STATIC ERROR: file.jsonnet:2:1: msg"
 _ERROR_POSITION = re.compile(r"(?P<file>[^\s:()]+\.(?:jsonnet|libsonnet)):\(?(?P<line>\d+):(?P<column>\d+)")
@@ -68,17 +67,9 @@ def render_jsonnet(request: JsonnetRender, show: Callable[[Path], str], max_byte
 
 def _evaluate_in_child(request: JsonnetRender, source: str, shown: str, max_bytes: int) -> dict[str, str]:
     """Run `jsonnet_worker` with a deadline and a memory bound; its answer, or an error saying which bound."""
-    import os
     import subprocess
     import sys
 
-    def limit_memory() -> None:  # runs in the child before exec (POSIX)
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (JSONNET_MEMORY_BYTES, JSONNET_MEMORY_BYTES))
-
-    package_root = str(Path(__file__).resolve().parent.parent.parent)
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     payload = {"path": str(request.path.resolve()), "source": source, "root": str(request.root), "max_bytes": max_bytes}
     try:
         done = subprocess.run(
@@ -86,8 +77,8 @@ def _evaluate_in_child(request: JsonnetRender, source: str, shown: str, max_byte
             input=json.dumps(payload).encode(),
             capture_output=True,
             timeout=JSONNET_TIMEOUT_S,
-            env=environment,
-            preexec_fn=limit_memory if os.name == "posix" else None,  # noqa: PLW1509 - no threads started in between
+            env=worker_environment(),
+            preexec_fn=limit_worker_memory,
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -101,7 +92,7 @@ def _evaluate_in_child(request: JsonnetRender, source: str, shown: str, max_byte
     if not isinstance(answer, dict) or not ({"output", "error"} & answer.keys()):
         reason = done.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
         return {"error": f"the Jsonnet evaluator stopped ({reason[0]}; memory is bounded to "
-                         f"{JSONNET_MEMORY_BYTES // (1024 * 1024)} MiB)"}
+                         f"{WORKER_MEMORY_BYTES >> 20} MiB)"}
     return {k: str(v) for k, v in answer.items()}
 
 

@@ -97,7 +97,8 @@ class OverlaySources:
         from scanner.inputs.kustomize import kustomization_file
 
         file = kustomization_file(directory)
-        document = self._load(file)[0] if file is not None and self._load(file) else None
+        loaded = self._load(file) if file is not None else []
+        document = loaded[0] if loaded else None
         if file is None or document is None or not isinstance(document.obj, dict):
             return
         spec = document.obj

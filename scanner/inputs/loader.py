@@ -78,7 +78,7 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     show = PathDisplay(options.root)
     set_values = parse_set_values(list(options.set_values))  # ConfigError on bad syntax
     walker = LayoutWalker(show.root, options.environment, options.mode, show)
-    spans: dict[Path, tuple[int, int, list[InputProblem]]] = {}  # target -> its plan items, walk problems
+    spans: list[tuple[Path, int, int, list[InputProblem]]] = []  # target, its plan items, its walk problems
     for target in targets:
         first_item, first_problem = len(walker.plan.items), len(walker.plan.problems)
         try:
@@ -87,7 +87,7 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
             walker.plan.problems.append(
                 InputProblem(show(Path(target)), None, None, f"cannot scan: {exc}", "check the path and its symlinks", "io")
             )
-        spans[Path(target)] = (first_item, len(walker.plan.items), walker.plan.problems[first_problem:])
+        spans.append((Path(target), first_item, len(walker.plan.items), walker.plan.problems[first_problem:]))
     plan = walker.plan
 
     # plain manifests first: their Argo CD Applications say where the rest is deployed
@@ -99,13 +99,15 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
     }
     destinations = read_destinations((d for r in manifests.values() for d in r.documents), show.root_real)
 
-    for target, (first, last, walk_problems) in spans.items():
+    for index, (target, first, last, walk_problems) in enumerate(spans):
         target_resources, target_blocked, target_told = 0, bool(walk_problems), False
         for i in range(first, last):
             if i in taken:  # listed in `skipped`; a target left with nothing to check is still an error
                 continue
             item = plan.items[i]
             loaded = manifests[i] if i in manifests else _load_item(item, options, set_values, show, destinations)
+            if options.skip:  # before counting: an app whose every rendered file is skipped checked nothing
+                _drop_skipped_documents(loaded, options.skip)
             resources = sum(1 for d in loaded.documents if d.is_resource)
             blocked = bool(loaded.blocking_problems)
             if not resources and not blocked and not isinstance(item, ManifestFile):
@@ -115,14 +117,39 @@ def load_targets(targets: Sequence[str | Path], options: LoadOptions) -> LoadRes
             target_resources += resources
             target_blocked = target_blocked or blocked
             result.extend(loaded)
-        if not target_resources and not target_blocked and not target_told:
+        if not target_resources and not target_blocked and not target_told and not _overlaps_loaded(index, spans):
             result.problems.append(nothing_checked(target, show(target), "target", options.allow_empty))
     destinations.assign(result.documents, lambda d: _rendered_from(d, show), options.default_namespace)
-    if options.skip:
-        kept = [d for d in result.documents if options.skip.skips_file(d.path) is None]
-        result.skipped += [(d.path, "matches --skip-dirs/--skip-files") for d in result.documents if d not in kept]
-        result.documents = kept
     return result
+
+
+def _drop_skipped_documents(loaded: LoadResult, skip: PathSkipper) -> None:
+    """Leave out rendered documents whose source file a glob takes (a chart's `templates/tests/`)."""
+    kept: list[Document] = []
+    for document in loaded.documents:
+        if skip.skips_file(document.path) is None:
+            kept.append(document)
+        else:
+            loaded.skipped.append((document.path, "matches --skip-dirs/--skip-files"))
+    loaded.documents = kept
+
+
+def _overlaps_loaded(index: int, spans: list[tuple[Path, int, int, list[InputProblem]]]) -> bool:
+    """True when target `index` added no item because another target, holding it or held by it, took its files.
+
+    (`cdgate check apps apps/web.yaml`, or one target given twice: not "nothing to check".)
+    """
+    target, first, last, _ = spans[index]
+    if first != last:
+        return False
+    real = target.resolve()
+    for other_index, (other, other_first, other_last, _) in enumerate(spans):
+        if other_index == index or other_first == other_last:
+            continue
+        other_real = other.resolve()
+        if other_real == real or other_real in real.parents or real in other_real.parents:
+            return True
+    return False
 
 
 def _skipped(item: PlanItem, skip: PathSkipper, show: PathDisplay, result: LoadResult) -> bool:

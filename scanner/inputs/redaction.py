@@ -17,8 +17,9 @@ from typing import Any, Iterator
 
 import yaml
 
+from scanner.inputs.kustomize import KUSTOMIZATION_FILES
+
 MASK = "<redacted>"
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _GENERATORS = ("secretGenerator", "configMapGenerator")
 _QUOTING_PHRASES = (
     re.compile(r"(literal sources? )\[[^\]]*\]"),
@@ -87,5 +88,5 @@ def _kustomizations(directory: Path) -> Iterator[Path]:
     for folder, subdirs, files in os.walk(app, followlinks=False):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "node_modules")
         for name in files:
-            if name in KUSTOMIZATION_NAMES:
+            if name in KUSTOMIZATION_FILES:
                 yield Path(folder) / name

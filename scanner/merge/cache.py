@@ -13,6 +13,7 @@ failure is evaluated again next time. Writes are atomic; reads are bounded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -155,7 +156,10 @@ class ResultCache:
             ).encode()
         except (TypeError, ValueError):
             return False
+        if len(body) > MAX_ENTRY_BYTES:  # `get` would refuse it on every later run
+            return False
         path = self._path(key)
+        temp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
@@ -163,6 +167,9 @@ class ResultCache:
                 handle.write(body)
             os.replace(temp, path)
         except OSError:
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
             return False
         self.stats.stored += 1
         return True

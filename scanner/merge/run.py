@@ -23,7 +23,7 @@ import hashlib
 import posixpath
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -142,7 +142,7 @@ def run_merge_gate(request: MergeRequest) -> MergeVerdict:
             head_side = _render(units, head_files, head_root, env, evaluator.profile, catalog)
             base_side = _render(units, base_files, base_root, env, evaluator.profile, catalog)
             if not profile.inputs.allow_empty:
-                head_side.problems.extend(_emptied_units(units, head_side, base_side, catalog))
+                head_side.problems.extend(_emptied_units(head_side, base_side, catalog, head_root))
             base_images = image_use_identities(base_side.all_documents)
             # Gates that run at head only (signature) look at documents with an image the change brings,
             # unless unchanged findings block too (--all): then at every document.
@@ -188,7 +188,7 @@ def _load_profile(
             in_repo.extend(_named_files(profile.gates, posixpath.dirname(name), files))
             repo.export(tree, [p for p in in_repo if files.exists(p)], root)
     if request.fail_on is not None:
-        profile = replace(profile, fail_on=request.fail_on, environments={k: replace(v, fail_on=None) for k, v in profile.environments.items()})
+        profile = profile.with_fail_on(request.fail_on)
     return profile, in_repo
 
 
@@ -229,7 +229,7 @@ def _render(units: Sequence[Unit], files: RepoFiles, root: Path, env: str | None
     return side
 
 
-def _emptied_units(units: Sequence[Unit], head: _Side, base: _Side, catalog: Catalog) -> list[Finding]:
+def _emptied_units(head: _Side, base: _Side, catalog: Catalog, head_root: Path) -> list[Finding]:
     """Units the change leaves with nothing to check: at head no resource, at base some (or no unit at all).
 
     A unit empty at both refs (a folder of non-resource YAML such as a version
@@ -246,7 +246,7 @@ def _emptied_units(units: Sequence[Unit], head: _Side, base: _Side, catalog: Cat
         before = base.documents.get(unit)
         if before is not None and not any(d.is_resource for d in before):
             continue
-        problem = nothing_checked(Path(unit.target), unit.target, "target", allow_empty=False)
+        problem = nothing_checked(head_root / unit.target, unit.target, "target", allow_empty=False)
         problem.message += " (it had resources at the base ref)" if before is not None else " (a new unit)"
         found.append(finding_from_raw(raw_from_problem(problem), catalog, INPUT_GATE))
     return found
@@ -265,7 +265,7 @@ class _EnvironmentRun:
         policy_root: Path,
     ) -> None:
         self.profile = profile
-        self.policy_root = policy_root  # the head tree, where the profile's policies are
+        self.policy_root = policy_root  # the tree the profile came from (head, or base with --profile-from base): its policies
         self.catalog = catalog
         self.cache = cache
         self.key_context = {**key_context, "environment": profile.environment or ""}
@@ -273,7 +273,7 @@ class _EnvironmentRun:
         self._gates: dict[str, Gate] = {}
 
     def gate(self, name: str) -> Gate:
-        """The gate, made (policies compiled) on first use, against the head tree for both sides."""
+        """The gate, made (policies compiled) on first use, against the profile's tree for both sides."""
         if name not in self._gates:
             self._gates[name] = gate_factory(name)(self.profile, self.policy_root)
         return self._gates[name]

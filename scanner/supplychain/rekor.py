@@ -21,7 +21,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.supplychain.encoding import b64decode, canonical_json, digests_equal
-from scanner.supplychain.errors import VerificationFailed
+from scanner.supplychain.errors import MalformedEvidence, VerificationFailed
 from scanner.supplychain.keys import verify_bytes
 
 
@@ -131,8 +131,6 @@ def entry_from_bundle_tlog(value: dict[str, Any]) -> TlogEntry:
             signed_entry_timestamp=b64decode(set_b64, "signedEntryTimestamp") if set_b64 else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        from scanner.supplychain.errors import MalformedEvidence
-
         raise MalformedEvidence(f"bundle transparency log entry is malformed: {type(exc).__name__} {exc}") from None
 
 

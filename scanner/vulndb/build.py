@@ -122,10 +122,15 @@ def load_advisories(path: Path) -> tuple[list[Vulnerability], list[Advisory]]:
     if not isinstance(data, dict) or not isinstance(data.get("advisories"), list) or not data["advisories"]:
         raise ConfigError("advisories file needs a non-empty `advisories` list", path=str(path), line=1)
     known = data.get("vulnerabilities") or {}
+    if not isinstance(known, dict):
+        raise ConfigError("`vulnerabilities` must map each id to its title, severity and cvss", path=str(path), line=1)
     vulnerabilities: list[Vulnerability] = []
     for vulnerability_id, details in known.items():
         line = known.lc.key(vulnerability_id)[0] + 1 if hasattr(known, "lc") else None
-        severity = str((details or {}).get("severity", "UNKNOWN")).upper()
+        details = details or {}
+        if not isinstance(details, dict):
+            raise ConfigError(f"{vulnerability_id} must be a mapping (title, severity, cvss)", path=str(path), line=line)
+        severity = str(details.get("severity", "UNKNOWN")).upper()
         if severity not in SEVERITIES:
             raise ConfigError(f"severity {severity!r} of {vulnerability_id} is not one of {', '.join(SEVERITIES)}", path=str(path), line=line)
         vulnerabilities.append(

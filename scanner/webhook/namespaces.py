@@ -142,5 +142,3 @@ def start_cluster_watch(
     threading.Thread(target=run, name="cdgate-namespace-watch", daemon=True).start()
     return None
 
-
-NamespaceLabels = Callable[[str], Mapping[str, str]]

@@ -76,8 +76,8 @@ def load_webhook_settings(section: Mapping[str, Any] | None) -> WebhookSettings:
         max_request_bytes=int(raw.get("max_request_bytes", defaults.max_request_bytes)),
         max_in_flight=int(raw.get("max_in_flight", defaults.max_in_flight)),
         signature_cache=SignatureCacheSettings(
-            ttl_s=float(cache.get("ttl_s", 300.0)),
-            failure_ttl_s=float(cache.get("failure_ttl_s", 10.0)),
-            max_entries=int(cache.get("max_entries", 10_000)),
+            ttl_s=float(cache.get("ttl_s", defaults.signature_cache.ttl_s)),
+            failure_ttl_s=float(cache.get("failure_ttl_s", defaults.signature_cache.failure_ttl_s)),
+            max_entries=int(cache.get("max_entries", defaults.signature_cache.max_entries)),
         ),
     )

@@ -210,3 +210,22 @@ def test_vulndb_build_command_writes_a_database_trivy_opens(cdgate, tmp_path):
     assert scanned.returncode == 1, scanned.stderr
     found = {f["rule_id"]: f["location"]["path"] for f in json.loads(scanned.stdout)["findings"]}
     assert found == {"CVE-2099-9001": "svc/requirements.txt", "CVE-2099-9002": "svc/package-lock.json"}
+
+
+def test_a_checkov_finding_cdgate_cannot_place_is_an_error_not_dropped(monkeypatch):
+    from types import SimpleNamespace
+
+    from scanner.engines import checkov
+    from scanner.engines.base import Level
+    from scanner.inputs.document import Document
+
+    def fake_runner_reporting_elsewhere(framework, root_folder, files):
+        """A fake Checkov report whose failed check names a file cdgate did not hand it."""
+        record = SimpleNamespace(check_id="CKV_K8S_16", check_name="privileged", file_path="/elsewhere.yaml",
+                                 file_abs_path="/elsewhere.yaml", file_line_range=[1, 5], resource="Pod.default.web")
+        return [SimpleNamespace(failed_checks=[record], passed_checks=[], resources=set())]
+
+    monkeypatch.setattr(checkov, "_run_framework", fake_runner_reporting_elsewhere)
+    pod = Document(obj={"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}, path="chart/templates/pod.yaml", origin="helm")
+    [error] = checkov.scan_documents([pod]).results
+    assert error.level is Level.ERROR and "CKV_K8S_16" in error.message and error.location.path == "chart/templates/pod.yaml"

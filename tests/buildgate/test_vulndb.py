@@ -45,6 +45,8 @@ def test_language_advisories_use_the_ecosystem_prefix(tmp_path):
         ("vulnerabilities:\n  CVE-1: {severity: HIGH}\nadvisories:\n  - {source: solaris 11, package: x, id: CVE-1}\n", 4, "unknown advisory source"),
         ("vulnerabilities:\n  CVE-1: {severity: HIGH}\nadvisories:\n  - {source: pip, package: x, id: CVE-1}\n  - {source: pip, package: y, id: CVE-2}\n", 5, "CVE-2"),
         ("vulnerabilities:\n  CVE-1: {severity: SEVERE}\nadvisories:\n  - {source: pip, package: x, id: CVE-1}\n", 2, "SEVERE"),
+        ("vulnerabilities:\n  CVE-1: HIGH\nadvisories:\n  - {source: pip, package: x, id: CVE-1}\n", 2, "must be a mapping"),
+        ("vulnerabilities: [CVE-1]\nadvisories:\n  - {source: pip, package: x, id: CVE-1}\n", 1, "must map each id"),
     ],
 )
 def test_bad_advisories_name_the_line(tmp_path, text, line, words):

@@ -137,3 +137,25 @@ def test_compile_error_points_at_the_template_line(tmp_path: Path) -> None:
     line = int(stderr.split("policies/gatekeeper.yaml:")[1].split(":")[0])
     assert line in (15, 16, 17), stderr  # inside the rule with the unclosed call, not the top of the file
     assert "k8sbroken" in stderr and "does not compile" in stderr
+
+
+def test_constraints_that_all_act_elsewhere_check_nothing_and_exit_2(tmp_path: Path) -> None:
+    audit_only = constraint("K8sRequiredLabelsX", "audit-only", parameters={"labels": ["owner"]}, action="scoped")
+    audit_only["spec"]["scopedEnforcementActions"] = [
+        {"action": "deny", "enforcementPoints": [{"name": "audit.gatekeeper.sh"}]}
+    ]
+    root = repo(tmp_path, template("K8sRequiredLabelsX", LABELS_REGO, schema=SCHEMA), audit_only)
+    code, _, stderr = check(root)
+    assert code == 2
+    assert "none acts at admission" in stderr
+
+
+def test_a_policy_path_without_templates_or_constraints_exits_2_naming_it(tmp_path: Path) -> None:
+    root = repo(tmp_path, template("K8sRequiredLabelsX", LABELS_REGO, schema=SCHEMA),
+                constraint("K8sRequiredLabelsX", "need-owner", parameters={"labels": ["owner"]}))
+    write(root / "not-policies" / "pod.yaml", pod("other"))
+    gate = (root / "gate.yaml").read_text().replace("policies: [policies]", "policies: [policies, not-policies]")
+    (root / "gate.yaml").write_text(gate)
+    code, _, stderr = check(root)
+    assert code == 2
+    assert "not-policies" in stderr and "no ConstraintTemplate or constraint" in stderr

@@ -235,3 +235,40 @@ def test_a_jsonnet_file_that_does_not_finish_is_stopped_at_the_deadline(tmp_path
     [problem] = problems(tmp_path, tmp_path / "app")
     assert problem.blocking and problem.kind == "render"
     assert "did not finish within 1 s" in problem.message
+
+
+def test_a_chart_whose_every_rendered_template_is_skipped_is_nothing_to_check(tmp_path):
+    from scanner.inputs.skipping import PathSkipper
+
+    write(tmp_path / "app", {"Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+                             "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"})
+    result = load_targets([tmp_path / "app"], LoadOptions(root=tmp_path, skip=PathSkipper(skip_files=("cm.yaml",))))
+    assert result.documents == []
+    assert ("app/templates/cm.yaml", "matches --skip-dirs/--skip-files") in result.skipped
+    [problem] = result.problems
+    assert problem.blocking and problem.kind == "nothing" and problem.path == "app"
+
+
+@pytest.mark.parametrize("schema", [b'{"$ref": "file:///etc/passwd", "title": "\xff"}',
+                                    b"[" * 5000 + b'{"$ref": "http://127.0.0.1:9/x"}' + b"]" * 5000])
+def test_a_values_schema_cdgate_cannot_parse_is_refused_not_left_to_helm(tmp_path, schema):
+    write(tmp_path / "app", {"Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+                             "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"})
+    (tmp_path / "app/values.schema.json").write_bytes(schema)
+    [problem] = problems(tmp_path, tmp_path / "app")
+    assert problem.blocking and problem.path == "app/values.schema.json"
+
+
+@pytest.mark.parametrize("second", ["good", "good/deploy.yaml"])
+def test_a_target_given_twice_or_inside_another_is_checked_once_without_a_false_error(tmp_path, second):
+    write(tmp_path, {"good/deploy.yaml": PRIVILEGED_DEPLOYMENT})
+    result = load_targets([tmp_path / "good", tmp_path / second], LoadOptions(root=tmp_path))
+    assert [d.kind for d in result.documents] == ["Deployment"]
+    assert result.problems == []
+
+
+def test_an_empty_target_beside_an_unrelated_loaded_one_is_still_nothing_to_check(tmp_path):
+    write(tmp_path, {"good/deploy.yaml": PRIVILEGED_DEPLOYMENT})
+    (tmp_path / "good-typo").mkdir()
+    result = load_targets([tmp_path / "good", tmp_path / "good-typo"], LoadOptions(root=tmp_path))
+    assert [p.path for p in result.blocking_problems] == ["good-typo"]

@@ -195,3 +195,18 @@ def test_describe_lists_every_rule_for_the_catalogue() -> None:
     assert "kyverno:cdgate-disallow-host-path/autogen-cronjob-host-path" in ids
     secret = next(e for e in entries if e["rule_id"] == "kyverno:cdgate-disallow-plaintext-secrets/no-secret-data")
     assert secret["severity"] == "critical" and secret["action"] == "Enforce"
+
+
+def test_team_policy_path_without_kyverno_policies_stops_the_run(tmp_path: Path) -> None:
+    from scanner.engines.kyverno import compile_for_profile
+    from scanner.errors import PolicyError
+    from scanner.profile import load_profile
+
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "vpol.yaml").write_text(
+        "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: x}\nspec: {}\n")
+    (tmp_path / "gate.yaml").write_text("version: 1\nkyverno: {policies: [team]}\n")
+    with pytest.raises(PolicyError, match="kyverno.policies .* holds no Kyverno ClusterPolicy") as caught:
+        compile_for_profile(load_profile(tmp_path / "gate.yaml"), tmp_path)
+    assert "cel.policies" in str(caught.value.hint)

@@ -107,3 +107,12 @@ def test_a_policy_change_is_a_cache_miss(example_repo, tmp_path):
     # where its documents are the same, since both sides are judged by head's policies)
     assert verdict.cache_misses >= len(verdict.units) > 2
     assert "services/service-a@prod" in verdict.units
+
+
+def test_an_entry_over_the_size_bound_is_not_stored(tmp_path, monkeypatch):
+    monkeypatch.setattr("scanner.merge.cache.MAX_ENTRY_BYTES", 200)
+    cache = ResultCache(tmp_path)
+    finding = Finding("CDG-K8S-001", Severity.CRITICAL, "privileged " * 40, Location("a.yaml", 3, 3, "Pod", "ns", "p"), "rego", "manifest")
+    assert not cache.put("d" * 64, [finding])
+    assert not list(tmp_path.rglob("*.json"))
+    assert cache.get("d" * 64) is None and cache.stats.ignored == []

@@ -139,3 +139,17 @@ def test_profile_from_base_keeps_a_pull_request_from_waiving_itself(repo, tmp_pa
     by_base = cdgate(*common, "--profile-from", "base")
     assert by_base.returncode == 1, by_base.stderr  # judged by main's gate.yaml, it blocks
     assert "1 blocking finding(s)" in by_base.stderr
+
+
+def test_a_change_that_empties_a_chart_is_nothing_to_check_and_exit_2(repo, tmp_path, cdgate):
+    """Nothing checked is never a pass: a chart that rendered resources at base and none at head."""
+    repo.branch("emptied")
+    repo.git("rm", "-q", "-r", "services/service-a/templates")
+    repo.write("services/service-a/templates/NOTES.txt", "nothing is deployed any more\n")
+    repo.commit("service-a renders nothing")
+    repo.git("checkout", "-q", "main")
+    result = cdgate("merge-gate", "--repo", str(repo.path), "--base", "main", "--head", "emptied", "--env", "prod",
+                    "-f", "json", "-o", str(tmp_path / "r.json"), "--today", "2026-11-30")
+    assert result.returncode == 2, result.stderr
+    errors = [f for f in json.loads((tmp_path / "r.json").read_text())["findings"] if f["outcome"] == "error"]
+    assert any(f["rule_id"] == "CDG-ERR-004" and "had resources at the base ref" in f["message"] for f in errors), errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -23,6 +24,7 @@ from scanner.engines.base import EvaluationRequest, Level, RawResult  # noqa: E4
 from scanner.engines.opa_client import OpaDataClient, check_url  # noqa: E402
 from scanner.engines.opa_server import OpaServerPolicySet  # noqa: E402
 from scanner.engines.rego import BUNDLED_REGO_DIR, RegoPolicySet  # noqa: E402
+from scanner.inputs.document import Document  # noqa: E402
 from scanner.inputs.loader import LoadOptions, load_targets  # noqa: E402
 from scanner.merging import deep_merge  # noqa: E402
 
@@ -172,3 +174,35 @@ def test_profiles_that_would_check_less_than_they_say_are_refused(tmp_path: Path
 
     with pytest.raises(ConfigError, match=says):
         compile_for_profile(load_profile(write_profile(tmp_path, rego)), tmp_path)
+
+
+REPO_ONLY_POLICY = """package cdgate.onlyrepo
+
+import rego.v1
+
+input_mode := "repo"
+
+deny contains {"msg": "a Pod in the repository", "rule_id": "CDG-T-REPO", "document": d.index} if {
+\tsome d in input.documents
+\td.contents.kind == "Pod"
+}
+"""
+
+
+def test_a_server_with_only_repo_mode_packages_checks_them_without_a_nothing_checked_error() -> None:
+    docs = [Document({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}, "pod.yaml")]
+    with OpaHttpServer({"onlyrepo.rego": REPO_ONLY_POLICY}, {}) as only_repo:
+        results = remote(only_repo.url).evaluate(EvaluationRequest(docs))
+    assert [(r.level, r.rule_id, r.document.path if r.document else None) for r in results] == [
+        (Level.DENY, "CDG-T-REPO", "pod.yaml")
+    ]
+
+
+def test_a_dead_server_counts_the_unsent_documents_of_every_environment(documents: list) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    spread = [replace(d, scope=scope) for d, scope in zip(documents[:4], ("dev", "dev", "prod", "prod"))]
+    advanced: list[int] = []
+    results = remote(url, timeout_s=2.0, retries=0).evaluate(EvaluationRequest(spread, on_progress=advanced.append))
+    assert [r.level for r in results] == [Level.ERROR]
+    assert "3 more document(s) were not sent" in results[0].message
+    assert sum(advanced) == 4

@@ -7,7 +7,8 @@ expression once; a broken one stops the run (exit 2) before inputs are read.
 `CelEngine.evaluate` runs them on every resource document. A violation of
 validation `i` is rule `vap:<policy>/<i>` or `cel:<policy>/<i>`; its level
 follows validationActions (Deny -> deny, Warn or Audit alone -> warn); an
-expression that cannot be evaluated is an error result.
+expression that cannot be evaluated is an error result, under failurePolicy
+Ignore too (admission would let it through; the gate does not pass it).
 """
 
 from __future__ import annotations
@@ -65,21 +66,22 @@ class CelPolicySet:
 
 
 def _documents(path: Path) -> list[tuple[int, Any]]:
+    """(start line, document) of every document in a policy file, read as Kyverno policy files are."""
     import yaml
 
-    from scanner.engines.kyverno.yamlio import KubeLoader
+    from scanner.engines.kyverno.policy import _document_lines, _load_with_index
 
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read CEL policy file: {exc.strerror}", path=str(path)) from None
-    starts = [1] + [n + 1 for n, line in enumerate(text.splitlines(), start=1) if line.startswith("---")]
+    starts = _document_lines(text)
     try:
-        docs = list(yaml.load_all(text, Loader=KubeLoader))
+        docs = list(_load_with_index(text))
     except yaml.YAMLError as exc:
         problem, line, column = yaml_error_details(exc)
         raise PolicyError(f"invalid YAML: {problem}", path=str(path), line=line, column=column) from None
-    return [(starts[i] if i < len(starts) else 1, doc) for i, doc in enumerate(docs) if doc is not None]
+    return [(starts[i] if i < len(starts) else 1, doc) for i, doc in docs]
 
 
 def _files(paths: Sequence[Path], what: str) -> list[Path]:
@@ -186,7 +188,8 @@ class CelEngine:
     def _admission_results(policy: vap.AdmissionPolicy, result: vap.VapResult, document: Document) -> list[RawResult]:
         source = _Source(policy.name, policy.severity, None, policy.path, policy.line,
                          {"binding": result.binding, "validationActions": list(result.actions)})
-        if result.status == "error":
+        if result.status == "error" or (result.status == "skip" and result.error):
+            # failurePolicy Ignore lets an error through at admission; the gate never passes one
             return [source.result(document, result.error or "evaluation failed", Level.ERROR)]
         if result.status != "fail":
             return []
@@ -197,7 +200,7 @@ class CelEngine:
     def _validating_results(policy: ValidatingPolicy, outcome: PolicyOutcome, document: Document) -> list[RawResult]:
         source = _Source(policy.name, policy.severity, policy.title, policy.path, policy.line,
                          {"validationActions": list(policy.actions)})
-        if outcome.status == "error":
+        if outcome.status == "error" or outcome.error_ignored:
             return [source.result(document, outcome.message, Level.ERROR)]
         if outcome.status != "fail":
             return []
@@ -224,8 +227,17 @@ class _Source:
 
 
 def compile_for_profile(profile: Profile, root: Path) -> CelEngine | None:
-    """The engine factory: the profile's `cel.policies`, or None when it lists none."""
+    """The engine factory: the profile's `cel.policies`, or None when it lists none.
+
+    Paths that yield no validation are a PolicyError (exit 2): a gate that
+    checks nothing must not pass.
+    """
     settings = profile.cel
     if not settings.policies:
         return None
-    return CelEngine(load_cel_policies(settings.policies, settings.params, settings.data))
+    policy_set = load_cel_policies(settings.policies, settings.params, settings.data)
+    if policy_set.rule_count == 0:
+        shown = ", ".join(str(p) for p in settings.policies)
+        raise PolicyError(f"cel.policies ({shown}) holds no ValidatingAdmissionPolicy or ValidatingPolicy "
+                          "with validations", hint="point cel.policies at CEL policy files, or remove it from gate.yaml")
+    return CelEngine(policy_set)

@@ -25,8 +25,6 @@ from scanner.engines.cel.program import GATEKEEPER_VARIABLES
 from scanner.engines.cel.request import UserInfo, request_variable
 from scanner.errors import CdgateError, PolicyError
 
-ENGINE_NAME = "K8sNativeValidation"
-
 
 class NativeValidationError(CdgateError):
     """K8sNativeValidation code that does not compile or fails on an object."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -125,21 +124,33 @@ def _sets_intersects(a: list[Any], b: list[Any]) -> bool:
     return any(any(_same(x, y) for y in b) for x in a)
 
 
+_REGEX_SECONDS = 0.5  # per call: CEL's RE2 never backtracks, Python's `re` can take minutes
+
+
 @functools.lru_cache(maxsize=512)
-def _regex(pattern: str) -> re.Pattern[str]:
+def _regex(pattern: str) -> Any:
+    """`pattern` compiled with the `regex` module, whose calls take a timeout."""
+    import regex
+
     try:
-        return re.compile(pattern)
-    except re.error as exc:
+        return regex.compile(pattern)
+    except regex.error as exc:
         raise CelValueError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
 def _find(text: str, pattern: str) -> str:
-    match = _regex(pattern).search(text)
-    return match.group(0) if match else ""
+    try:
+        match = _regex(pattern).search(text, timeout=_REGEX_SECONDS)
+    except TimeoutError:
+        raise CelValueError(f"regular expression {pattern!r} ran longer than {_REGEX_SECONDS}s") from None
+    return str(match.group(0)) if match else ""
 
 
 def _find_all(text: str, pattern: str, limit: int = -1) -> list[str]:
-    found = [m.group(0) for m in _regex(pattern).finditer(text)]
+    try:
+        found = [str(m.group(0)) for m in _regex(pattern).finditer(text, timeout=_REGEX_SECONDS)]
+    except TimeoutError:
+        raise CelValueError(f"regular expression {pattern!r} ran longer than {_REGEX_SECONDS}s") from None
     return found if limit < 0 else found[:limit]
 
 

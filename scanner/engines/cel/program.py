@@ -134,11 +134,6 @@ def largest_literal_list(expression: str) -> int:
     return largest
 
 
-def comprehension_depth(expression: str) -> int:
-    """How deeply comprehension macros nest in `expression`."""
-    return len(tokens_by_depth(expression)) - 1
-
-
 def largest_collection(value: Any, limit: int = 1_000_000) -> int:
     """The size of the largest list or map anywhere in `value` (walks at most `limit` nodes)."""
     largest = 0

@@ -50,6 +50,33 @@ def request_variable(obj: dict[str, Any], operation: str, user: UserInfo | None 
     }
 
 
+def namespace_object(namespace: str, labels: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`namespaceObject` built from the namespace's name and labels (None for cluster-scoped objects)."""
+    if not namespace:
+        return None
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}}
+
+
+def admission_variables(reviewed: dict[str, Any], operation: str, user: UserInfo | None,
+                        obj: dict[str, Any], old: dict[str, Any] | None,
+                        namespace: dict[str, Any] | None) -> dict[str, Any]:
+    """object, oldObject, request, namespaceObject and params (None) for one request.
+
+    `reviewed` is the object the request is about; `obj`/`old` are what CEL
+    sees as the object (a Pod template for autogen). On DELETE the object is
+    `oldObject` and `object` is null, as in admission.
+    """
+    is_delete = operation == "DELETE"
+    return {
+        "object": None if is_delete else obj,
+        "oldObject": obj if is_delete else old,
+        "request": request_variable(reviewed, operation, user, old),
+        "namespaceObject": namespace,
+        "params": None,
+    }
+
+
 def pod_view(obj: dict[str, Any], with_metadata: bool = True) -> dict[str, Any] | None:
     """A pod controller seen as its Pod template (for autogen), or None for other kinds."""
     path = POD_CONTROLLER_TEMPLATES.get(str(obj.get("kind") or ""))

@@ -7,7 +7,7 @@ scanned objects or a params file), and the binding's validationActions
 (Deny, Warn, Audit) say what a violation means. A policy with no binding is
 evaluated once with `Deny` and no params, as `kyverno test` does.
 failurePolicy Fail (the default) turns an expression error into a denial;
-Ignore skips it.
+Ignore skips it, keeping the error text in `error` for the gate to report.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from scanner.engines.cel.checks import ERROR, FAIL, SKIP, CelChecks, Violation, compile_checks, run_checks
 from scanner.engines.cel.matching import RequestTarget, constraints_match, selector_matches
 from scanner.engines.cel.program import KUBERNETES_VARIABLES
-from scanner.engines.cel.request import UserInfo, request_variable
+from scanner.engines.cel.request import UserInfo, admission_variables, namespace_object
 from scanner.errors import PolicyError
 from scanner.engines.cel.values import as_map
 
@@ -163,18 +163,7 @@ def evaluate(policy: AdmissionPolicy, bindings: list[Binding], obj: dict[str, An
     target = RequestTarget.of(obj, operation, labels)
     if not constraints_match(policy.constraints, target):
         return []
-    namespace_object = None
-    if namespace:
-        namespace_object = {"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}}
-    is_delete = operation == "DELETE"
-    base = {
-        "object": None if is_delete else obj,
-        "oldObject": obj if is_delete else old_object,
-        "request": request_variable(obj, operation, user, old_object),
-        "namespaceObject": namespace_object,
-        "params": None,
-    }
+    base = admission_variables(obj, operation, user, obj, old_object, namespace_object(namespace, labels))
     own = [b for b in bindings if b.policy_name == policy.name]
     results: list[VapResult] = []
     for binding in own or [None]:  # type: ignore[list-item]
@@ -205,8 +194,9 @@ def evaluate(policy: AdmissionPolicy, bindings: list[Binding], obj: dict[str, An
                 result.status = FAIL
                 result.violations.extend(outcome.violations)
             elif outcome.status == ERROR and result.status != FAIL:
-                if policy.failure_policy == "Ignore":
+                if policy.failure_policy == "Ignore":  # admission lets it through; the gate still reports it
                     result.status = SKIP
+                    result.error = f"ValidatingAdmissionPolicy {policy.name!r} (failurePolicy Ignore): {outcome.error}"
                 else:
                     result.status, result.error = ERROR, f"ValidatingAdmissionPolicy {policy.name!r}: {outcome.error}"
         results.append(result)

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 from scanner.engines.gatekeeper.constraint import Constraint, is_constraint, parse_constraint
 from scanner.paths import shown_path
 from scanner.engines.gatekeeper.files import read_documents, yaml_files
-from scanner.engines.gatekeeper.match import NamespaceUnknown
+from scanner.engines.gatekeeper.match import NamespaceUnknown, matches_any
 from scanner.engines.gatekeeper.native import CEL_ENGINE, REGO_ENGINE, NativeValidation, choose_engine, compile_native
 from scanner.engines.gatekeeper.native import evaluate as evaluate_native
 from scanner.engines.gatekeeper.native import review_data
@@ -170,7 +170,7 @@ class GatekeeperPolicies:
             if not constraint.action and not all_actions:
                 continue
             try:
-                if not any(constraint.match.matches(t) for t in targets):
+                if not matches_any(constraint.match, targets):
                     continue
             except NamespaceUnknown as exc:
                 outcome.errors.append(
@@ -311,10 +311,24 @@ def load_policies(
     external_data: ExternalDataResponses | None = None,
     k8s_native_validation: bool = True,
 ) -> GatekeeperPolicies:
-    """Templates and constraints from files and directories, compiled; PolicyError for anything broken."""
+    """Templates and constraints from files and directories, compiled; PolicyError for anything broken.
+
+    Each listed path must hold a template or a constraint: a path that holds
+    neither (a typo, the wrong directory) would silently check less.
+    """
     found = PolicyDocuments()
-    for path in yaml_files(list(paths)):
-        collect(read_documents(path, shown_path(path, root)), found)
+    for listed in paths:
+        policy_docs = 0
+        for path in yaml_files([listed]):
+            documents = read_documents(path, shown_path(path, root))
+            policy_docs += sum(1 for d in documents if is_template(d.obj) or is_constraint(d.obj))
+            collect(documents, found)
+        if not policy_docs:
+            raise PolicyError(
+                "no ConstraintTemplate or constraint in this Gatekeeper policy path: it would check nothing",
+                path=shown_path(Path(listed), root),
+                hint="point gatekeeper.policies in gate.yaml at the template and constraint YAML files",
+            )
     return compile_policies(found, external_data, k8s_native_validation)
 
 

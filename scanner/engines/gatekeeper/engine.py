@@ -134,9 +134,17 @@ def compile_for_profile(profile: Profile, root: Path) -> GatekeeperEngine | None
     policies = load_policies(list(settings.policies), root, settings.external_data, settings.k8s_native_validation)
     if not policies.constraints:
         raise PolicyError(
-            "gatekeeper.policies lists templates but no constraints: nothing would be checked",
+            "gatekeeper.policies holds no constraints: nothing would be checked",
             path=str(profile.path) if profile.path else None,
             hint="add Constraint files (kind: <the template's kind>) to gatekeeper.policies",
         )
-    sync = [SyncedKind(g, v, k) for g, v, k in settings.sync]
-    return GatekeeperEngine(policies, sync)
+    engine = GatekeeperEngine(policies, [SyncedKind(g, v, k) for g, v, k in settings.sync])
+    if engine.policy_count == 0:
+        raise PolicyError(
+            "gatekeeper.policies has constraints, but none acts at admission (each is scoped to other "
+            "enforcement points): nothing would be checked",
+            path=str(profile.path) if profile.path else None,
+            hint="give at least one constraint enforcementAction deny, warn or dryrun, or a scopedEnforcementActions "
+            "entry for validation.gatekeeper.sh",
+        )
+    return engine

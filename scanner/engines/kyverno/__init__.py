@@ -8,7 +8,7 @@ raw results for the gate. `testfile.run_suite` runs Kyverno CLI test suites.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from scanner.engines.base import EvaluationRequest, Level, RawResult
 from scanner.engines.kyverno.budget import resource_problem
@@ -21,6 +21,9 @@ from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, WARN, RuleR
 from scanner.errors import PolicyError
 from scanner.inputs.document import Document, format_json_path
 from scanner.profile import Profile
+
+if TYPE_CHECKING:
+    from scanner.engines.cel.external import ExternalData
 
 __all__ = ["KyvernoEngine", "KyvernoPolicySet", "compile_for_profile", "load_policies", "Policy", "RuleResult", "PASS", "FAIL", "SKIP", "ERROR", "WARN"]
 
@@ -85,7 +88,7 @@ class KyvernoPolicySet:
         self.policies = policies
         self.exceptions = exceptions or []
         self.seconds_per_rule = seconds_per_rule
-        self.cel_data: Any = None  # ExternalData for validate.cel's resource/image libraries (gate.yaml cel.data)
+        self.cel_data: ExternalData | None = None  # ExternalData for validate.cel's resource/image libraries (gate.yaml cel.data)
         self.cel_params: list[dict[str, Any]] = []  # params objects for validate.cel paramRef (gate.yaml cel.params)
 
     @property
@@ -220,11 +223,11 @@ class KyvernoEngine:
         namespace_labels: dict[str, dict[str, Any]] = {}
         if admission is not None and admission.namespace:
             namespace_labels[admission.namespace] = dict(admission.namespace_labels)
+        old_object = dict(admission.old_object) if admission is not None and admission.old_object else None
         raw: list[RawResult] = []
         for document in request.documents:
             if not document.is_resource:
                 continue
-            old_object = dict(admission.old_object) if admission is not None and admission.old_object else None
             for policy, result in self.policy_set.results(document.obj, operation, namespace_labels, old_object):
                 converted = to_raw(policy, result, document)
                 if converted is None:
@@ -237,7 +240,10 @@ class KyvernoEngine:
 
 
 def compile_for_profile(profile: Profile, root: Path) -> KyvernoEngine | None:
-    """The engine factory: bundled and team Kyverno policies from the profile, or None."""
+    """The engine factory: bundled and team Kyverno policies from the profile, or None.
+
+    Team paths that yield no Kyverno policy are a PolicyError (exit 2), never a silent pass.
+    """
     paths: list[Path] = []
     if profile.kyverno.bundled:
         paths.append(BUNDLED_KYVERNO_DIR)
@@ -245,6 +251,12 @@ def compile_for_profile(profile: Profile, root: Path) -> KyvernoEngine | None:
     if not paths:
         return None
     policy_set = load_policies(paths)
+    team_files = {str(p) for p in _policy_files(profile.kyverno.policies)}
+    if profile.kyverno.policies and not policy_set.exceptions and not any(
+            p.path in team_files for p in policy_set.policies):
+        shown = ", ".join(str(p) for p in profile.kyverno.policies)
+        raise PolicyError(f"kyverno.policies ({shown}) holds no Kyverno ClusterPolicy, Policy or PolicyException",
+                          hint="point kyverno.policies at Kyverno policy files (CEL policies go under cel.policies)")
     if profile.cel.params or profile.cel.data:  # validate.cel rules read the same params and data
         from scanner.engines.cel.engine import load_cel_policies
 

@@ -15,6 +15,7 @@ from scanner.engines.kyverno.budget import Budget
 from scanner.engines.kyverno.variables import VariableError, query, set_path, substitute
 
 if TYPE_CHECKING:
+    from scanner.engines.cel.external import ExternalData
     from scanner.engines.kyverno.evaluate import EvalInputs
 
 
@@ -39,7 +40,7 @@ def load_context(entries: list[dict[str, Any]], data: dict[str, Any], inputs: Ev
             elif "configMap" in entry:
                 data_value = _config_map_entry(entry["configMap"] or {}, data, inputs, budget)
             elif "globalReference" in entry and inputs.cel_data is not None:
-                data_value = _global_reference(entry["globalReference"] or {}, data, inputs, budget)
+                data_value = _global_reference(entry["globalReference"] or {}, data, inputs.cel_data, budget)
             else:
                 source = next((k for k in ("apiCall", "imageRegistry", "globalReference") if k in entry), "unknown")
                 raise RuleFailure(f"context entry {name!r}: {source} cannot be resolved offline; give its value in the test values")
@@ -69,13 +70,13 @@ def _variable_entry(spec: dict[str, Any], data: dict[str, Any], budget: Budget) 
     return value
 
 
-def _global_reference(spec: dict[str, Any], data: dict[str, Any], inputs: EvalInputs, budget: Budget) -> Any:
+def _global_reference(spec: dict[str, Any], data: dict[str, Any], given: ExternalData, budget: Budget) -> Any:
     """A `globalReference` entry from the test file's `globalContextEntries`, with its jmesPath."""
     from scanner.engines.cel.values import CelValueError
 
     name = str(substitute(spec.get("name"), data, budget=budget))
     try:
-        value = inputs.cel_data.global_entry(name, "")
+        value = given.global_entry(name, "")
     except CelValueError as exc:
         raise RuleFailure(str(exc)) from None
     jmes = spec.get("jmesPath")

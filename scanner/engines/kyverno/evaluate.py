@@ -10,7 +10,7 @@ over, and a rule whose elements all skip is skipped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.engines.kyverno.budget import Budget, EvaluationLimit
 from scanner.engines.kyverno.conditions import ConditionError, evaluate_block
@@ -24,6 +24,9 @@ from scanner.engines.kyverno.policy import Policy, Rule
 from scanner.engines.kyverno.results import ERROR, FAIL, PASS, SKIP, RuleResult
 from scanner.engines.kyverno.variables import VariableError, substitute
 from scanner.engines.kyverno.yamlio import as_map
+
+if TYPE_CHECKING:
+    from scanner.engines.cel.external import ExternalData
 
 
 @dataclass
@@ -39,10 +42,10 @@ class EvalInputs:
     exceptions: list[PolicyException] = field(default_factory=list)
     old_object: dict[str, Any] | None = None
     seconds: float = 2.0
-    cel_data: Any = None  # scanner.engines.cel.external.ExternalData for Kyverno's CEL data libraries
-    cel_cache: dict[Any, Any] = field(default_factory=dict)
+    cel_data: ExternalData | None = None  # for Kyverno's CEL data libraries and globalReference
+    cel_cache: dict[Any, Any] = field(default_factory=dict)  # CEL variables/activations per resource view
     namespace_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # values-file `namespaces:`
-    cel_params: list[dict[str, Any]] = field(default_factory=list)  # params objects for validate.cel paramRef  # CEL variables/activations per resource view
+    cel_params: list[dict[str, Any]] = field(default_factory=list)  # params objects for validate.cel paramRef
 
 
 def base_context(obj: dict[str, Any], inputs: EvalInputs, old: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -126,7 +129,7 @@ class RuleRunner:
 
     def _cel_variables(self) -> dict[str, Any]:
         """object, oldObject, request and namespaceObject for this resource (its Pod template for autogen)."""
-        from scanner.engines.cel.request import UserInfo, pod_view, request_variable
+        from scanner.engines.cel.request import UserInfo, admission_variables, namespace_object, pod_view
 
         request = self.inputs.request
         obj = self.resource
@@ -136,18 +139,9 @@ class RuleRunner:
             old = pod_view(old) if old else None
         meta = as_map(self.resource.get("metadata"))
         namespace = str(meta.get("namespace") or "")
-        labels = self.inputs.namespace_labels.get(namespace)
-        namespace_object = {"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}} if namespace else None
+        namespace_view = namespace_object(namespace, self.inputs.namespace_labels.get(namespace))
         user = UserInfo(request.username, tuple(request.groups))
-        is_delete = request.operation == "DELETE"
-        return {
-            "object": None if is_delete else obj,
-            "oldObject": obj if is_delete else old,
-            "request": request_variable(self.resource, request.operation, user, old),
-            "namespaceObject": namespace_object,
-            "params": None,
-        }
+        return admission_variables(self.resource, request.operation, user, obj, old, namespace_view)
 
     def _cel_params(self, namespace: str) -> dict[str, Any] | None | str:
         """validate.cel `paramKind`/`paramRef`: the params object, None without paramKind, or an error text."""

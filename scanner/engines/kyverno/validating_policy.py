@@ -19,7 +19,9 @@ from scanner.engines.cel.checks import ERROR, FAIL, PASS, SKIP, CelChecks, Viola
 from scanner.engines.cel.external import ExternalData
 from scanner.engines.cel.matching import RequestTarget, constraints_match
 from scanner.engines.cel.program import KYVERNO_VARIABLES
-from scanner.engines.cel.request import POD_CONTROLLER_TEMPLATES, UserInfo, pod_view, request_variable
+from scanner.engines.cel.request import (
+    POD_CONTROLLER_TEMPLATES, UserInfo, admission_variables, namespace_object, pod_view,
+)
 from scanner.engines.kyverno.results import RuleResult
 from scanner.errors import PolicyError
 from scanner.engines.cel.values import as_map
@@ -197,19 +199,8 @@ class CelRequest:
 def _variables(request: CelRequest, obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
     meta = as_map(request.obj.get("metadata"))
     namespace = str(meta.get("namespace") or "")
-    namespace_object = request.namespace_objects.get(namespace)
-    if namespace_object is None and namespace:
-        labels = request.namespace_labels.get(namespace)
-        namespace_object = {"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": namespace, **({"labels": labels} if labels else {})}}
-    is_delete = request.operation == "DELETE"
-    return {
-        "object": None if is_delete else obj,
-        "oldObject": obj if is_delete else old,
-        "request": request_variable(request.obj, request.operation, request.user, old),
-        "namespaceObject": namespace_object,
-        "params": None,
-    }
+    found = request.namespace_objects.get(namespace) or namespace_object(namespace, request.namespace_labels.get(namespace))
+    return admission_variables(request.obj, request.operation, request.user, obj, old, found)
 
 
 @dataclass
@@ -219,6 +210,7 @@ class PolicyOutcome:
     status: str  # pass | fail | skip | error
     message: str = ""
     violations: list[Violation] = field(default_factory=list)
+    error_ignored: bool = False  # skipped for an expression error under failurePolicy Ignore
 
 
 def check_validating_policy(policy: ValidatingPolicy, request: CelRequest,
@@ -253,7 +245,8 @@ def check_validating_policy(policy: ValidatingPolicy, request: CelRequest,
         return PolicyOutcome(SKIP, "match conditions not met")
     if outcome.status == ERROR:
         if policy.failure_policy == "Ignore":
-            return PolicyOutcome(SKIP, f"ignored error (failurePolicy Ignore): {outcome.error}")
+            return PolicyOutcome(SKIP, f"ValidatingPolicy {policy.name!r} (failurePolicy Ignore): {outcome.error}",
+                                 error_ignored=True)
         return PolicyOutcome(ERROR, f"ValidatingPolicy {policy.name!r}: {outcome.error}")
     if outcome.status == FAIL:
         return PolicyOutcome(FAIL, "; ".join(v.message for v in outcome.violations), outcome.violations)
